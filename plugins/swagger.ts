@@ -1,0 +1,35 @@
+/**
+ * The OpenAPI 3.1 document, generated from the route schemas.
+ */
+import fp from 'fastify-plugin'
+import swagger from '@fastify/swagger'
+import { ProblemSchema } from '../src/problem.js'
+import { UsageReportSchema } from '../src/report.js'
+
+export default fp(async function openapi (fastify) {
+  fastify.addSchema(ProblemSchema)
+  fastify.addSchema(UsageReportSchema)
+  await fastify.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Usage gateway',
+        version: '0.1.0',
+        description: 'One normalized `/usage` API over TestFlight metrics (App Store Connect) and WhatsApp usage and fees (Gupshup Partner API), with a cache that absorbs their rate limits. Every error is `application/problem+json`.'
+      },
+      tags: [
+        { name: 'apple', description: 'TestFlight usage from the App Store Connect API' },
+        { name: 'gupshup', description: 'WhatsApp messaging usage and fees from the Gupshup Partner API' },
+        { name: 'operations', description: 'Liveness and documentation' }
+      ],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'A key of GATEWAY_API_KEYS (only enforced when the gateway has keys).' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'The same key as a bearer token.' }
+        }
+      }
+    },
+    // Name shared schemas by their $id in components.schemas.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => typeof json.$id === 'string' ? json.$id : `def-${index}` }
+  })
+}, { name: 'swagger' })

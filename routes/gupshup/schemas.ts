@@ -1,0 +1,34 @@
+/**
+ * The Gupshup routes' parameters, and the one rule a schema cannot say.
+ */
+import { Type } from 'typebox'
+import type { FastifyRequest } from 'fastify'
+import { InvalidParameterError } from '../../src/errors.js'
+import { Id, type RouteParams } from '../report-route.js'
+
+/** The longest range one request may ask for. */
+export const MAX_RANGE_DAYS = 366
+
+const Day = (description: string, example: string): ReturnType<typeof Type.String> =>
+  Type.String({ format: 'date', description, examples: [example] })
+
+/** `from` ≤ `to`, within MAX_RANGE_DAYS. */
+async function checkDateRange (request: FastifyRequest): Promise<void> {
+  const { from, to } = request.query as { from: string, to: string }
+  if (from > to) throw new InvalidParameterError('to', `The query parameter 'to' (${to}) must not be before 'from' (${from}).`)
+  const days = (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1
+  if (days > MAX_RANGE_DAYS) throw new InvalidParameterError('to', `The range from 'from' to 'to' must be at most ${MAX_RANGE_DAYS} days; it is ${days}.`)
+}
+
+/** Parameters of each Gupshup endpoint, by endpoint key. */
+export const gupshupRouteParams: Record<string, RouteParams> = {
+  'gupshup.apps.dailyUsage': {
+    params: Type.Object({ appId: Id('The Gupshup app id.', 'bf9ee64c-3d4d-4ac4-8668-732e577007c4') }),
+    querystring: Type.Object({
+      from: Day('First day, YYYY-MM-DD (UTC).', '2024-01-01'),
+      to: Day(`Last day, YYYY-MM-DD (UTC), not before \`from\` and at most ${MAX_RANGE_DAYS} days after it.`, '2024-01-31')
+    }, { additionalProperties: false }),
+    exampleId: 'bf9ee64c-3d4d-4ac4-8668-732e577007c4',
+    preHandler: checkDateRange
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The response cache: serialized reports in an LRU bounded by bytes.
+ * lru-cache's `fetch` does the hard parts: concurrent misses of one key make
+ * one upstream call, and an expired entry is answered at once while one
+ * background refresh runs (stale-while-revalidate).
+ */
+import { createHash } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
+
+export interface CachedReport {
+  /** The serialized report, ready to send. */
+  body: string
+  /** Strong validator over `body`. */
+  etag: string
+  storedAt: number
+  ttlMs: number
+}
+
+export type CacheOutcome = 'HIT' | 'MISS' | 'STALE'
+
+export interface CacheAnswer {
+  entry: CachedReport
+  outcome: CacheOutcome
+  /** Seconds since the entry was stored. */
+  ageSeconds: number
+  /** Seconds the entry stays fresh (0 when stale). */
+  freshSeconds: number
+}
+
+interface LoadContext {
+  load: () => Promise<string>
+  ttlMs: number
+}
+
+export interface ReportCacheOptions {
+  maxBytes: number
+  /** How long past its TTL an entry may still be answered (stale). */
+  maxStaleMs: number
+  now?: () => number
+}
+
+// Bookkeeping per entry beyond its body: key, timestamps, LRU links.
+const ENTRY_OVERHEAD_BYTES = 256
+
+export function etagOf (body: string): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`
+}
+
+export class ReportCache {
+  private readonly lru: LRUCache<string, CachedReport, LoadContext>
+  private readonly now: () => number
+  private readonly maxStaleMs: number
+
+  constructor (options: ReportCacheOptions) {
+    this.now = options.now ?? Date.now
+    this.maxStaleMs = options.maxStaleMs
+    this.lru = new LRUCache<string, CachedReport, LoadContext>({
+      maxSize: options.maxBytes,
+      sizeCalculation: (entry, key) => Buffer.byteLength(entry.body) + key.length + ENTRY_OVERHEAD_BYTES,
+      allowStale: true,
+      allowStaleOnFetchRejection: true,
+      perf: { now: this.now },
+      fetchMethod: async (_key, _stale, { context, options }) => {
+        const body = await context.load()
+        options.ttl = context.ttlMs
+        return this.entryOf(body, context.ttlMs)
+      }
+    })
+  }
+
+  /**
+   * The cached report under `key`, loading it with `load` when missing or
+   * expired. A `ttlMs` of 0 disables caching for this call.
+   */
+  async fetch (key: string, ttlMs: number, load: () => Promise<string>, forceRefresh = false): Promise<CacheAnswer> {
+    if (ttlMs <= 0) return this.answerOf(this.entryOf(await load(), 0), 'MISS')
+    const existing = this.lru.peek(key, { allowStale: true })
+    // Past the stale window an entry is no answer at all: forget it, fetch afresh.
+    if (existing !== undefined && this.now() - existing.storedAt > existing.ttlMs + this.maxStaleMs) this.lru.delete(key)
+    const status: LRUCache.Status<string, CachedReport, LoadContext> = {}
+    const entry = await this.lru.fetch(key, { context: { load, ttlMs }, status, forceRefresh })
+    // With allowStaleOnFetchRejection, a failed load with nothing stale to fall back on
+    // resolves undefined; the load's own error is the answer.
+    if (entry === undefined) throw status.fetchError ?? new Error(`cache fetch of ${key} resolved nothing`)
+    const outcome: CacheOutcome = status.returnedStale === true ? 'STALE' : status.fetch === 'hit' ? 'HIT' : 'MISS'
+    return this.answerOf(entry, outcome)
+  }
+
+  get bytes (): number {
+    return this.lru.calculatedSize
+  }
+
+  get entries (): number {
+    return this.lru.size
+  }
+
+  clear (): void {
+    this.lru.clear()
+  }
+
+  private answerOf (entry: CachedReport, outcome: CacheOutcome): CacheAnswer {
+    const now = this.now()
+    return {
+      entry,
+      outcome,
+      ageSeconds: Math.max(0, Math.floor((now - entry.storedAt) / 1000)),
+      freshSeconds: Math.max(0, Math.floor((entry.storedAt + entry.ttlMs - now) / 1000))
+    }
+  }
+
+  private entryOf (body: string, ttlMs: number): CachedReport {
+    return { body, etag: etagOf(body), storedAt: this.now(), ttlMs }
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Configuration from the environment. Every variable is checked once at
+ * start-up; a bad one stops the process with a message that names the
+ * variable and never echoes its value (several hold secrets).
+ */
+import { createPrivateKey } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+
+export interface AppleCredentials {
+  /** Absent for an individual API key (the token then says `sub: "user"`). */
+  issuerId?: string
+  keyId: string
+  privateKeyPem: string
+}
+
+export interface Config {
+  host: string
+  port: number
+  logLevel: string
+  production: boolean
+  apple: { baseUrl: string, credentials?: AppleCredentials }
+  gupshup: { baseUrl: string, appTokens: Record<string, string> }
+  /** Inbound API keys; empty means inbound auth is off. */
+  apiKeys: string[]
+  upstreamTimeoutMs: number
+  cache: { ttlOverrideSeconds?: number, maxBytes: number }
+}
+
+export class ConfigError extends Error {
+  readonly variable: string
+  constructor (variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`)
+    this.name = 'ConfigError'
+    this.variable = variable
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+/** Path ids and app ids are opaque: letters, digits and dashes only. */
+export const ID_PATTERN = '^[A-Za-z0-9-]{1,100}$'
+const idRegExp = new RegExp(ID_PATTERN)
+
+function value (env: Env, name: string): string | undefined {
+  const raw = env[name]?.trim()
+  return raw === undefined || raw === '' ? undefined : raw
+}
+
+function integer (env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = value(env, name)
+  if (raw === undefined) return fallback
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}`)
+  }
+  return Number(raw)
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 }
+
+/** A size such as `67108864`, `64MiB` or `500 MB`. */
+export function parseBytes (raw: string): number | undefined {
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(raw)
+  const unit = match === null ? undefined : BYTE_UNITS[match[2].toLowerCase()]
+  if (match === null || unit === undefined) return undefined
+  return Number(match[1]) * unit
+}
+
+function bytes (env: Env, name: string, fallback: number): number {
+  const raw = value(env, name)
+  if (raw === undefined) return fallback
+  const parsed = parseBytes(raw)
+  if (parsed === undefined || parsed < 1024 * 1024) {
+    throw new ConfigError(name, 'must be a size of at least 1MiB, such as 67108864 or 64MiB')
+  }
+  return parsed
+}
+
+function baseUrl (env: Env, name: string, fallback: string): string {
+  const raw = value(env, name) ?? fallback
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(name, 'must be an absolute http(s) URL')
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    throw new ConfigError(name, 'must be an http(s) URL without credentials, query or fragment')
+  }
+  return url.origin + url.pathname.replace(/\/+$/, '')
+}
+
+function applePrivateKey (env: Env): string | undefined {
+  const inline = value(env, 'APPLE_PRIVATE_KEY')
+  const path = value(env, 'APPLE_PRIVATE_KEY_PATH')
+  if (inline !== undefined && path !== undefined) {
+    throw new ConfigError('APPLE_PRIVATE_KEY', 'and APPLE_PRIVATE_KEY_PATH are both set; set one')
+  }
+  if (inline === undefined && path === undefined) return undefined
+  const variable = inline !== undefined ? 'APPLE_PRIVATE_KEY' : 'APPLE_PRIVATE_KEY_PATH'
+  let pem = inline?.replace(/\\n/g, '\n')
+  if (path !== undefined) {
+    try {
+      pem = readFileSync(path, 'utf8')
+    } catch {
+      throw new ConfigError(variable, 'names a file that cannot be read')
+    }
+  }
+  try {
+    const key = createPrivateKey({ key: pem as string, format: 'pem' })
+    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('not P-256')
+  } catch {
+    throw new ConfigError(variable, 'is not an EC P-256 private key in PKCS#8 PEM form (the .p8 file from App Store Connect)')
+  }
+  return pem
+}
+
+function appleCredentials (env: Env): AppleCredentials | undefined {
+  const privateKeyPem = applePrivateKey(env)
+  const keyId = value(env, 'APPLE_KEY_ID')
+  const issuerId = value(env, 'APPLE_ISSUER_ID')
+  if (privateKeyPem === undefined && keyId === undefined && issuerId === undefined) return undefined
+  if (keyId === undefined) throw new ConfigError('APPLE_KEY_ID', 'is required with the other APPLE_* credentials')
+  if (privateKeyPem === undefined) {
+    throw new ConfigError('APPLE_PRIVATE_KEY_PATH', 'or APPLE_PRIVATE_KEY is required with the other APPLE_* credentials')
+  }
+  return { keyId, issuerId, privateKeyPem }
+}
+
+function gupshupAppTokens (env: Env): Record<string, string> {
+  const raw = value(env, 'GUPSHUP_APP_TOKENS')
+  if (raw === undefined) return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(raw)
+  } catch {
+    // JSON.parse's message quotes the input, which holds tokens: never pass it on.
+    throw new ConfigError('GUPSHUP_APP_TOKENS', 'is not valid JSON; expected an object of appId to app token')
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('GUPSHUP_APP_TOKENS', 'must be a JSON object of appId to app token')
+  }
+  const tokens: Record<string, string> = {}
+  for (const [appId, token] of Object.entries(parsed)) {
+    if (!idRegExp.test(appId)) throw new ConfigError('GUPSHUP_APP_TOKENS', 'has an app id that is not letters, digits and dashes')
+    if (typeof token !== 'string' || token.trim() === '') {
+      throw new ConfigError('GUPSHUP_APP_TOKENS', 'must map every app id to a non-empty token string')
+    }
+    tokens[appId] = token.trim()
+  }
+  return tokens
+}
+
+function apiKeys (env: Env, production: boolean): string[] {
+  const keys = (value(env, 'GATEWAY_API_KEYS') ?? '').split(',').map((key) => key.trim()).filter((key) => key !== '')
+  const mode = value(env, 'GATEWAY_AUTH')
+  if (mode !== undefined && mode !== 'none') throw new ConfigError('GATEWAY_AUTH', 'may only be "none"')
+  if (mode === 'none' && keys.length > 0) throw new ConfigError('GATEWAY_AUTH', 'is "none" but GATEWAY_API_KEYS is set; choose one')
+  if (production && keys.length === 0 && mode !== 'none') {
+    throw new ConfigError('GATEWAY_API_KEYS', 'is required when NODE_ENV=production (or set GATEWAY_AUTH=none when an API gateway in front authenticates callers)')
+  }
+  if (keys.some((key) => key.length < 16)) throw new ConfigError('GATEWAY_API_KEYS', 'must hold keys of at least 16 characters')
+  return keys
+}
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+export function loadConfig (env: Env = process.env): Config {
+  const production = env.NODE_ENV === 'production'
+  const logLevel = value(env, 'LOG_LEVEL') ?? 'info'
+  if (!LOG_LEVELS.has(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${[...LOG_LEVELS].join(', ')}`)
+  const ttl = value(env, 'CACHE_TTL_SECONDS')
+  return {
+    host: value(env, 'HOST') ?? '127.0.0.1',
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    logLevel,
+    production,
+    apple: {
+      baseUrl: baseUrl(env, 'APPLE_BASE_URL', 'https://api.appstoreconnect.apple.com'),
+      credentials: appleCredentials(env)
+    },
+    gupshup: {
+      baseUrl: baseUrl(env, 'GUPSHUP_BASE_URL', 'https://partner.gupshup.io'),
+      appTokens: gupshupAppTokens(env)
+    },
+    apiKeys: apiKeys(env, production),
+    upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000),
+    cache: {
+      ttlOverrideSeconds: ttl === undefined ? undefined : integer(env, 'CACHE_TTL_SECONDS', 0, 0, 31 * 86400),
+      maxBytes: bytes(env, 'CACHE_MAX_BYTES', 64 * 1024 * 1024)
+    }
+  }
+}

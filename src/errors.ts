@@ -1,0 +1,137 @@
+/**
+ * Typed domain errors. Every error the gateway answers with is one of these;
+ * the error-handler plugin turns each into an RFC 9457 problem. Nothing else
+ * builds an error body.
+ */
+export type ProviderName = 'apple' | 'gupshup'
+
+export interface ProblemFields {
+  /** HTTP status the problem is answered with. */
+  status: number
+  /** Stable, machine-readable snake_case code. */
+  code: string
+  title: string
+  detail: string
+  /** The request parameter at fault, when one is. */
+  parameter?: string
+  /** Seconds after which a retry may succeed (sets `Retry-After`). */
+  retryAfterSeconds?: number
+  provider?: ProviderName
+}
+
+export class GatewayError extends Error {
+  readonly status: number
+  readonly code: string
+  readonly title: string
+  readonly detail: string
+  readonly parameter?: string
+  readonly retryAfterSeconds?: number
+  readonly provider?: ProviderName
+
+  constructor (fields: ProblemFields, options?: { cause?: unknown }) {
+    super(fields.detail, options)
+    this.name = new.target.name
+    this.status = fields.status
+    this.code = fields.code
+    this.title = fields.title
+    this.detail = fields.detail
+    this.parameter = fields.parameter
+    this.retryAfterSeconds = fields.retryAfterSeconds
+    this.provider = fields.provider
+  }
+}
+
+export class InvalidParameterError extends GatewayError {
+  constructor (parameter: string, detail: string) {
+    super({ status: 400, code: 'invalid_parameter', title: 'Invalid parameter', detail, parameter })
+  }
+}
+
+export class UnauthorizedError extends GatewayError {
+  constructor (detail: string) {
+    super({ status: 401, code: 'unauthorized', title: 'Unauthorized', detail })
+  }
+}
+
+export class NotFoundError extends GatewayError {
+  constructor (detail: string, provider?: ProviderName) {
+    super({ status: 404, code: 'not_found', title: 'Not found', detail, provider })
+  }
+}
+
+export class UnknownAppError extends GatewayError {
+  constructor (appId: string) {
+    super({
+      status: 404,
+      code: 'unknown_app',
+      title: 'Unknown app',
+      detail: `No Gupshup app token is configured for app '${appId}'.`,
+      parameter: 'appId',
+      provider: 'gupshup'
+    })
+  }
+}
+
+export class ProviderNotConfiguredError extends GatewayError {
+  constructor (provider: ProviderName) {
+    super({
+      status: 503,
+      code: 'provider_not_configured',
+      title: 'Provider not configured',
+      detail: `This gateway has no credentials for ${provider}; see the configuration section of the README.`,
+      provider
+    })
+  }
+}
+
+/** The upstream answered 400: the caller asked for something the upstream rejects. */
+export class UpstreamBadRequestError extends GatewayError {
+  constructor (provider: ProviderName, detail: string, parameter?: string) {
+    super({ status: 400, code: 'upstream_bad_request', title: 'Rejected by the upstream', detail, parameter, provider })
+  }
+}
+
+/** The upstream failed: 5xx, a network error, an unexpected status. */
+export class UpstreamError extends GatewayError {
+  constructor (provider: ProviderName, detail: string, options?: { cause?: unknown }) {
+    super({ status: 502, code: 'upstream_error', title: 'Upstream error', detail, provider }, options)
+  }
+}
+
+/** The upstream refused the gateway's own credentials (401/403): an operator must act. */
+export class UpstreamAuthError extends GatewayError {
+  constructor (provider: ProviderName, detail: string) {
+    super({ status: 502, code: 'upstream_unauthorized', title: 'Upstream refused the gateway credentials', detail, provider })
+  }
+}
+
+export class UpstreamInvalidResponseError extends GatewayError {
+  constructor (provider: ProviderName, detail: string) {
+    super({ status: 502, code: 'upstream_invalid_response', title: 'Invalid upstream response', detail, provider })
+  }
+}
+
+export class UpstreamTimeoutError extends GatewayError {
+  constructor (provider: ProviderName, timeoutMs: number) {
+    super({
+      status: 504,
+      code: 'upstream_timeout',
+      title: 'Upstream timeout',
+      detail: `${provider} did not answer within ${timeoutMs} ms.`,
+      provider
+    })
+  }
+}
+
+export class UpstreamRateLimitedError extends GatewayError {
+  constructor (provider: ProviderName, retryAfterSeconds: number, detail?: string) {
+    super({
+      status: 429,
+      code: 'upstream_rate_limited',
+      title: 'Upstream rate limit reached',
+      detail: detail ?? `${provider} is rate limiting this gateway; retry after ${retryAfterSeconds} s.`,
+      retryAfterSeconds,
+      provider
+    })
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * RFC 9457 problem details: the one body every error is answered with.
+ */
+import { Type, type Static } from 'typebox'
+import type { FastifyError } from 'fastify'
+import { ID_PATTERN } from './config.js'
+import { GatewayError, InvalidParameterError } from './errors.js'
+
+export const ProblemSchema = Type.Object({
+  type: Type.String({ description: 'URI naming the kind of problem: `urn:usage-gateway:problem:<code>`.' }),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  code: Type.String({ description: 'Stable machine-readable code, such as `invalid_parameter` or `upstream_timeout`.' }),
+  requestId: Type.String({ description: 'Identifies the request in the gateway logs; send it with any bug report.' }),
+  instance: Type.String({ description: 'The path that was requested.' }),
+  parameter: Type.Optional(Type.String({ description: 'The request parameter at fault.' })),
+  provider: Type.Optional(Type.Union([Type.Literal('apple'), Type.Literal('gupshup')], { description: 'The upstream involved.' }))
+}, { $id: 'Problem', title: 'Problem' })
+
+export type Problem = Static<typeof ProblemSchema>
+
+export const problemType = (code: string): string => `urn:usage-gateway:problem:${code}`
+
+interface AjvIssue {
+  keyword: string
+  instancePath: string
+  params: Record<string, unknown>
+  message?: string
+}
+
+const PLACES: Record<string, string> = { querystring: 'query parameter', params: 'path parameter', headers: 'header', body: 'body field' }
+
+/** Patterns users meet, said in words. */
+const PATTERN_WORDS: Record<string, string> = {
+  [ID_PATTERN]: 'must be 1 to 100 letters, digits or dashes'
+}
+
+function describe (issue: AjvIssue): string {
+  const p = issue.params
+  switch (issue.keyword) {
+    case 'required': return 'is required'
+    case 'additionalProperties': return 'is not a parameter of this route'
+    case 'enum': return `must be one of ${(p.allowedValues as unknown[]).join(', ')}`
+    case 'pattern': return PATTERN_WORDS[p.pattern as string] ?? `must match ${String(p.pattern)}`
+    case 'format': return p.format === 'date' ? 'must be a real calendar date in YYYY-MM-DD form' : `must be a valid ${String(p.format)}`
+    case 'type': return `must be ${p.type === 'integer' ? 'a whole number' : `a single ${String(p.type)}`}`
+    case 'minimum': return `must be at least ${String(p.limit)}`
+    case 'maximum': return `must be at most ${String(p.limit)}`
+    default: return issue.message ?? 'is invalid'
+  }
+}
+
+/** A schema validation failure → invalid_parameter naming the parameter. */
+export function validationProblem (error: FastifyError): InvalidParameterError {
+  const issue = (error.validation as AjvIssue[])[0]
+  const p = issue.params
+  const name = (p.missingProperty ?? p.additionalProperty ?? issue.instancePath.replace(/^\//, '').replace(/\//g, '.')) as string
+  const place = PLACES[error.validationContext ?? ''] ?? 'parameter'
+  return new InvalidParameterError(name, `The ${place} '${name}' ${describe(issue)}.`)
+}
+
+const FRAMEWORK_CODES: Record<number, [string, string]> = {
+  400: ['bad_request', 'Bad request'],
+  404: ['not_found', 'Not found'],
+  405: ['method_not_allowed', 'Method not allowed'],
+  406: ['not_acceptable', 'Not acceptable'],
+  413: ['payload_too_large', 'Payload too large'],
+  414: ['uri_too_long', 'URI too long'],
+  415: ['unsupported_media_type', 'Unsupported media type'],
+  429: ['rate_limited', 'Too many requests']
+}
+
+/** Any error → the gateway error it is answered as. Unknown errors become a bare 500. */
+export function gatewayErrorOf (error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error
+  const fastifyError = error as Partial<FastifyError>
+  if (Array.isArray(fastifyError.validation)) return validationProblem(error as FastifyError)
+  const status = fastifyError.statusCode ?? 500
+  const known = FRAMEWORK_CODES[status]
+  if (known !== undefined) {
+    return new GatewayError({ status, code: known[0], title: known[1], detail: fastifyError.message ?? known[1] })
+  }
+  return new GatewayError({
+    status: 500,
+    code: 'internal_error',
+    title: 'Internal error',
+    detail: 'The gateway failed unexpectedly; the request id identifies the failure in its logs.'
+  })
+}
+
+export function problemOf (error: GatewayError, requestId: string, instance: string): Problem {
+  return {
+    type: problemType(error.code),
+    title: error.title,
+    status: error.status,
+    detail: error.detail,
+    code: error.code,
+    requestId,
+    instance,
+    ...(error.parameter === undefined ? {} : { parameter: error.parameter }),
+    ...(error.provider === undefined ? {} : { provider: error.provider })
+  }
+}

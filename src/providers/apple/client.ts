@@ -1,0 +1,54 @@
+/**
+ * Calls App Store Connect's metrics endpoints and maps Apple's answers to
+ * normalized reports or typed errors.
+ */
+import { UpstreamInvalidResponseError } from '../../errors.js'
+import type { FetchedReport } from '../../report.js'
+import { upstreamPathOf, upstreamQueryOf, type QueryValues } from '../endpoint.js'
+import type { UpstreamHttp } from '../../upstream/http.js'
+import { statusError } from '../../upstream/status-error.js'
+import type { AppleEndpoint } from './endpoints.js'
+import { normalizeApple } from './normalize.js'
+import { isAppleErrorResponse, isAppleMetricResponse } from './schemas.js'
+import type { AppleTokenSigner } from './token.js'
+
+export class AppleClient {
+  private readonly http: UpstreamHttp
+  private readonly signer: AppleTokenSigner
+
+  constructor (http: UpstreamHttp, signer: AppleTokenSigner) {
+    this.http = http
+    this.signer = signer
+  }
+
+  async fetchReport (endpoint: AppleEndpoint, id: string, query: QueryValues): Promise<FetchedReport> {
+    const search = upstreamQueryOf(endpoint, query)
+    const grouping = endpoint.groupByUnlessFiltered
+    if (grouping !== undefined && query[grouping.filter] === undefined) search.set('groupBy', grouping.groupBy)
+    const path = upstreamPathOf(endpoint, id) + (search.size > 0 ? `?${search.toString()}` : '')
+
+    let response = await this.http.get(path, { authorization: `Bearer ${await this.signer.token()}` })
+    if (response.status === 401) {
+      // The token may have been revoked or the clock jumped: mint once more, try once more.
+      this.signer.invalidate()
+      response = await this.http.get(path, { authorization: `Bearer ${await this.signer.token()}` })
+    }
+    if (response.status === 200) {
+      if (!isAppleMetricResponse.Check(response.json)) {
+        throw new UpstreamInvalidResponseError('apple', 'apple sent a 200 whose body is not a metrics response.')
+      }
+      return normalizeApple(endpoint, id, response.json, this.http.baseUrl)
+    }
+    const first = isAppleErrorResponse.Check(response.json) ? response.json.errors[0] : undefined
+    throw statusError('apple', response, {
+      message: first?.detail ?? first?.title,
+      parameter: first?.source?.parameter,
+      notFound: `apple has no ${endpoint.subject.type} '${id}' (or this API key cannot see it).`,
+      credential: "the gateway's API key"
+    })
+  }
+
+  async close (): Promise<void> {
+    await this.http.close()
+  }
+}

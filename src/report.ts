@@ -1,0 +1,115 @@
+/**
+ * The normalized usage report: the one shape every /usage route answers,
+ * whichever upstream it came from.
+ */
+import { Type, type Static } from 'typebox'
+import type { ProviderName } from './errors.js'
+
+export type UnitKind = 'count' | 'ratio' | 'currency'
+
+/** One metric of an upstream report and what the gateway calls it. */
+export interface MetricDef {
+  upstream: string
+  name: string
+  unit: UnitKind
+  /** Summed into `totals`. Caps, running totals and ratios are not. */
+  additive: boolean
+}
+
+export function metric (upstream: string, name: string, unit: UnitKind = 'count', additive = unit !== 'ratio'): MetricDef {
+  return { upstream, name, unit, additive }
+}
+
+/**
+ * A metric the endpoint table does not name (an upstream added it): it keeps
+ * its upstream name; unit and additivity are read from the name, so money
+ * looks like money and caps, running totals, balances and ratios are never summed.
+ */
+export function guessMetric (name: string): MetricDef {
+  const unit = /ratio|rate|percent/i.test(name) ? 'ratio' : /fee|bill|cap|discount|amount|balance|cost|price|charge/i.test(name) ? 'currency' : 'count'
+  return metric(name, name, unit, unit !== 'ratio' && !/cumulative|cap|balance|limit/i.test(name))
+}
+
+const Metrics = Type.Object({}, {
+  additionalProperties: Type.Number(),
+  description: 'Metric name to value.'
+})
+
+export const UsagePointSchema = Type.Object({
+  start: Type.String({ format: 'date', description: 'First day of the period (UTC).' }),
+  end: Type.String({ format: 'date', description: 'Last day of the period (UTC).' }),
+  dimensions: Type.Object({}, {
+    additionalProperties: Type.String(),
+    description: 'What the point is grouped by, such as `{"betaTester": "<id>"}`; empty when ungrouped.'
+  }),
+  metrics: Metrics
+})
+
+export const UsageReportSchema = Type.Object({
+  provider: Type.Union([Type.Literal('apple'), Type.Literal('gupshup')]),
+  report: Type.String({ description: 'The upstream report, such as `betaBuildUsages`.' }),
+  subject: Type.Object({
+    type: Type.String({ description: 'What the report is about: build, app, betaGroup, betaTester.' }),
+    id: Type.String()
+  }),
+  units: Type.Object({}, {
+    additionalProperties: Type.String(),
+    description: 'Metric name to unit: `count`, `ratio`, or the ISO 4217 code of a money metric (`XXX` when the upstream named none).'
+  }),
+  data: Type.Array(UsagePointSchema),
+  totals: Type.Object({}, {
+    additionalProperties: Type.Number(),
+    description: 'Sum over `data` of each additive metric (counts and fees; never caps, running totals or ratios).'
+  }),
+  paging: Type.Object({
+    total: Type.Integer({ description: "The upstream's count of groups over all pages." }),
+    limit: Type.Union([Type.Integer(), Type.Null()], { description: "The upstream's page size; null where the upstream does not page." }),
+    next: Type.Union([Type.String(), Type.Null()], { description: 'Gateway path of the next page, or null on the last page.' })
+  })
+}, { $id: 'UsageReport', title: 'UsageReport' })
+
+export type UsagePoint = Static<typeof UsagePointSchema>
+export type UsageReport = Static<typeof UsageReportSchema>
+
+/** What a provider hands back: a report whose next page is still an upstream cursor. */
+export interface FetchedReport {
+  provider: ProviderName
+  report: string
+  subject: { type: string, id: string }
+  units: Record<string, string>
+  data: UsagePoint[]
+  totals: Record<string, number>
+  paging: { total: number, limit: number | null }
+  nextCursor: string | null
+}
+
+/** ISO 4217's code for "no currency": money metrics where the upstream named none. */
+export const NO_CURRENCY = 'XXX'
+
+/** Metric name → unit, with money metrics in `currency`. */
+export function unitsOf (defs: Iterable<MetricDef>, currency = NO_CURRENCY): Record<string, string> {
+  const units: Record<string, string> = {}
+  for (const def of defs) units[def.name] = def.unit === 'currency' ? currency : def.unit
+  return units
+}
+
+// Money is summed in floating point: round totals so 0.007 + 0.101 reads 0.108.
+const round = (value: number): number => Math.round(value * 1e6) / 1e6
+
+export function totalsOf (data: UsagePoint[], additive: (name: string) => boolean): Record<string, number> {
+  const totals: Record<string, number> = {}
+  for (const point of data) {
+    for (const [name, value] of Object.entries(point.metrics)) {
+      if (additive(name)) totals[name] = (totals[name] ?? 0) + value
+    }
+  }
+  for (const name of Object.keys(totals)) totals[name] = round(totals[name])
+  return totals
+}
+
+/** `2022-10-05` or `2022-10-05T00:00:00Z` → `2022-10-05` (UTC); undefined when neither. */
+export function toIsoDate (value: string): string | undefined {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return value
+  const time = Date.parse(value)
+  return Number.isNaN(time) || !/^\d{4}-\d{2}-\d{2}T/.test(value) ? undefined : new Date(time).toISOString().slice(0, 10)
+}

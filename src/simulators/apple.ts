@@ -1,0 +1,200 @@
+/**
+ * A real HTTP stand-in for App Store Connect's TestFlight metrics endpoints:
+ * ES256 JWT verification, cursor paging, `X-Rate-Limit` headers and Apple's
+ * documented error bodies, over deterministic data.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { jwtVerify, decodeProtectedHeader, type CryptoKey, type KeyObject } from 'jose'
+import { DAY_MS, intBelow, isoDay, randomFrom, uuidFrom } from './random.js'
+
+export interface AppleSimulatorOptions {
+  /** Verifies the gateway's tokens. */
+  publicKey: CryptoKey | KeyObject
+  keyId: string
+  issuerId?: string
+  /**
+   * `example`: dimensions as `{type, id}` and dates as `YYYY-MM-DD`, as Apple's
+   * published examples show; `schema`: as Apple's OpenAPI schema says (string
+   * ids, date-times).
+   */
+  style?: 'example' | 'schema'
+  hourlyLimit?: number
+  now?: () => number
+}
+
+export interface AppleSimulator {
+  server: FastifyInstance
+  /** Metrics requests answered (any status), by path. */
+  calls: string[]
+}
+
+/** Apps, builds and testers the simulator knows; any other id is a 404. */
+export const APPLE_DEMO = {
+  apps: { 6447306070: 931, 6448250830: 12 } as Record<string, number>,
+  builds: ['ace4f47a-60ae-4ed6-954f-c4e61c7baab0', '2f5c4b0e-9d1a-4c3e-8f7b-1a2b3c4d5e6f', '7e9d8c7b-6a5f-4e3d-9c2b-0a1b2c3d4e5f'],
+  /** A tester of app 6448250830, as in Apple's filter example. */
+  tester: 'cd082742-b2ec-4e63-b63f-6732f3e7abdd'
+}
+
+const PERIOD_DAYS: Record<string, number> = { P7D: 7, P30D: 30, P90D: 90, P365D: 365 }
+
+export function testersOf (appId: string): string[] {
+  const count = APPLE_DEMO.apps[appId] ?? 0
+  const testers = Array.from({ length: count }, (_, index) => uuidFrom(`${appId}/tester/${index}`))
+  if (appId === '6448250830') testers[0] = APPLE_DEMO.tester
+  return testers
+}
+
+interface AppleErrorFields { status: number, code: string, title: string, detail: string, parameter?: string }
+
+function appleError (reply: FastifyReply, fields: AppleErrorFields): FastifyReply {
+  const error = {
+    id: uuidFrom(`${fields.code}/${fields.detail}`),
+    status: String(fields.status),
+    code: fields.code,
+    title: fields.title,
+    detail: fields.detail,
+    ...(fields.parameter === undefined ? {} : { source: { parameter: fields.parameter } })
+  }
+  return reply.code(fields.status).type('application/json').send({ errors: [error] })
+}
+
+function invalidParameter (reply: FastifyReply, parameter: string, detail: string): FastifyReply {
+  return appleError(reply, { status: 400, code: 'PARAMETER_ERROR.INVALID', title: 'A parameter has an invalid value', detail, parameter })
+}
+
+export function createAppleSimulator (options: AppleSimulatorOptions): AppleSimulator {
+  const now = options.now ?? Date.now
+  const style = options.style ?? 'example'
+  const hourlyLimit = options.hourlyLimit ?? 3600
+  const calls: string[] = []
+  const used = new Map<string, number[]>()
+  const server = Fastify({ logger: false })
+
+  const date = (time: number): string => style === 'example' ? isoDay(time) : new Date(time - (time % DAY_MS)).toISOString()
+  const dimensionRef = (type: string, id: string): unknown => style === 'example' ? { type, id } : id
+
+  /** Verifies the bearer token and counts the call against the key's hour. */
+  async function authorize (request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+    const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1]
+    try {
+      if (token === undefined || decodeProtectedHeader(token).kid !== options.keyId) throw new Error('unknown key')
+      const { payload } = await jwtVerify(token, options.publicKey, {
+        algorithms: ['ES256'],
+        audience: 'appstoreconnect-v1',
+        currentDate: new Date(now()),
+        ...(options.issuerId === undefined ? { subject: 'user' } : { issuer: options.issuerId })
+      })
+      if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number' || payload.exp - payload.iat > 20 * 60) throw new Error('lifetime')
+    } catch {
+      appleError(reply, {
+        status: 401,
+        code: 'NOT_AUTHORIZED',
+        title: 'Authentication credentials are missing or invalid.',
+        detail: 'Provide a properly configured and signed bearer token, and make sure that it has not expired. Learn more about Generating Tokens for API Requests https://developer.apple.com/go/?id=api-generating-tokens'
+      })
+      return false
+    }
+    const hourAgo = now() - 3_600_000
+    const times = (used.get(options.keyId) ?? []).filter((time) => time > hourAgo)
+    times.push(now())
+    used.set(options.keyId, times)
+    reply.header('x-rate-limit', `user-hour-lim:${hourlyLimit};user-hour-rem:${Math.max(0, hourlyLimit - times.length)};`)
+    if (times.length > hourlyLimit) {
+      appleError(reply, { status: 429, code: 'RATE_LIMIT_EXCEEDED', title: 'The request rate limit has been reached.', detail: "We've received too many requests for this API. Please wait and try again or slow down your request rate." })
+      return false
+    }
+    return true
+  }
+
+  function notFound (reply: FastifyReply, type: string, id: string): FastifyReply {
+    return appleError(reply, { status: 404, code: 'NOT_FOUND', title: 'The specified resource does not exist', detail: `There is no resource of type '${type}' with id '${id}'` })
+  }
+
+  function linksOf (request: FastifyRequest, query: URLSearchParams, nextOffset: number | null): Record<string, string> {
+    const self = new URL(request.url, `http://${request.headers.host ?? '127.0.0.1'}`)
+    const links: Record<string, string> = { self: self.toString() }
+    if (nextOffset !== null) {
+      const next = new URL(self.pathname, self)
+      for (const [name, value] of query) if (name !== 'cursor') next.searchParams.set(name, value)
+      next.searchParams.set('cursor', Buffer.from(`offset:${nextOffset}`).toString('base64url'))
+      links.next = next.toString()
+    }
+    return links
+  }
+
+  server.addHook('onRequest', async (request) => { calls.push(request.url.split('?')[0]) })
+
+  server.get<{ Params: { id: string } }>('/v1/builds/:id/metrics/betaBuildUsages', async (request, reply) => {
+    if (!await authorize(request, reply)) return reply
+    const { id } = request.params
+    if (!APPLE_DEMO.builds.includes(id)) return notFound(reply, 'builds', id)
+    const random = randomFrom(`build/${id}`)
+    const invites = 20 + intBelow(random, 200)
+    const installs = Math.floor(invites * (0.4 + random() * 0.5))
+    return {
+      data: [{
+        type: 'betaBuildUsages',
+        dataPoints: [{
+          start: date(now() - 365 * DAY_MS),
+          end: date(now()),
+          values: {
+            installCount: installs,
+            crashCount: intBelow(random, Math.max(1, Math.floor(installs / 4))),
+            sessionCount: installs * (1 + intBelow(random, 30)),
+            inviteCount: invites,
+            feedbackCount: intBelow(random, Math.max(1, Math.floor(installs / 3)))
+          }
+        }]
+      }],
+      links: linksOf(request, new URLSearchParams(), null),
+      meta: { paging: { total: 1, limit: 50 } }
+    }
+  })
+
+  server.get<{ Params: { id: string }, Querystring: Record<string, string> }>('/v1/apps/:id/metrics/betaTesterUsages', async (request, reply) => {
+    if (!await authorize(request, reply)) return reply
+    const { id } = request.params
+    const query = new URLSearchParams(request.query)
+    const period = query.get('period') ?? 'P365D'
+    if (PERIOD_DAYS[period] === undefined) return invalidParameter(reply, 'period', `'${period}' is not a valid value for the parameter 'period'.`)
+    const limit = Number(query.get('limit') ?? 50)
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) return invalidParameter(reply, 'limit', `'${query.get('limit') ?? ''}' is not a valid value for the parameter 'limit'. The maximum is 200.`)
+    const filter = query.get('filter[betaTesters]')
+    if (filter === null && query.get('groupBy') !== 'betaTesters') {
+      return appleError(reply, { status: 400, code: 'PARAMETER_ERROR.REQUIRED', title: 'A required parameter is missing.', detail: "This endpoint requires either the 'groupBy' or the 'filter[betaTesters]' parameter." })
+    }
+    if (APPLE_DEMO.apps[id] === undefined) return notFound(reply, 'apps', id)
+    let testers = testersOf(id)
+    if (filter !== null) testers = testers.filter((tester) => tester === filter)
+    const cursor = query.get('cursor')
+    const offset = cursor === null ? 0 : Number(/^offset:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString())?.[1] ?? Number.NaN)
+    if (!Number.isInteger(offset)) return invalidParameter(reply, 'cursor', `'${cursor ?? ''}' is not a valid cursor for this request.`)
+    const page = testers.slice(offset, offset + limit)
+    const days = PERIOD_DAYS[period]
+    return {
+      data: page.map((tester) => {
+        const random = randomFrom(`tester/${id}/${tester}/${period}`)
+        const sessions = intBelow(random, 3 * days)
+        return {
+          type: 'appsBetaTesterUsages',
+          dataPoints: [{
+            start: date(now() - days * DAY_MS),
+            end: date(now()),
+            values: { crashCount: intBelow(random, 1 + Math.floor(sessions / 10)), sessionCount: sessions, feedbackCount: intBelow(random, 1 + Math.floor(sessions / 20)) }
+          }],
+          dimensions: {
+            betaTesters: {
+              data: dimensionRef('betaTesters', tester),
+              links: { related: `/v1/betaTesters/${tester}` }
+            }
+          }
+        }
+      }),
+      links: linksOf(request, query, offset + limit < testers.length ? offset + limit : null),
+      meta: { paging: { total: testers.length, limit } }
+    }
+  })
+
+  return { server, calls }
+}

@@ -1,0 +1,40 @@
+/**
+ * What an upstream's non-200 status means to the caller: one mapping for
+ * both providers, so Apple and Gupshup failures read the same.
+ */
+import {
+  NotFoundError, UpstreamAuthError, UpstreamBadRequestError, UpstreamError, UpstreamRateLimitedError,
+  type GatewayError, type ProviderName
+} from '../errors.js'
+import { retryAfterSeconds, safeDetail, type UpstreamResponse } from './http.js'
+
+/** When an upstream says 429 without `Retry-After` (neither promises one). */
+export const DEFAULT_RETRY_AFTER_SECONDS = 60
+
+export interface StatusContext {
+  /** The upstream's own error text, if any; passed on only after `safeDetail`. */
+  message?: string
+  /** The query parameter the upstream blamed, if it said. */
+  parameter?: string
+  /** What a 404 means for this request, in words. */
+  notFound: string
+  /** Whose credential a 401/403 refused, in words. */
+  credential: string
+}
+
+export function statusError (provider: ProviderName, response: UpstreamResponse, context: StatusContext): GatewayError {
+  const detail = safeDetail(context.message, `${provider} answered ${response.status}.`)
+  switch (response.status) {
+    case 400:
+      return new UpstreamBadRequestError(provider, detail, context.parameter)
+    case 401:
+    case 403:
+      return new UpstreamAuthError(provider, `${provider} refused ${context.credential} (${response.status}): ${detail}`)
+    case 404:
+      return new NotFoundError(context.notFound, provider)
+    case 429:
+      return new UpstreamRateLimitedError(provider, retryAfterSeconds(response.headers['retry-after']) ?? DEFAULT_RETRY_AFTER_SECONDS)
+    default:
+      return new UpstreamError(provider, `${provider} answered ${response.status}: ${detail}`)
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Builds the gateway the way server.ts does, against the real simulators on
+ * loopback (or an undici MockAgent), with logs captured for inspection.
+ */
+import { readFileSync } from 'node:fs'
+import { Writable } from 'node:stream'
+import { exportPKCS8, generateKeyPair, type CryptoKey } from 'jose'
+import { MockAgent, type Interceptable } from 'undici'
+import type { Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import type { Dispatcher } from 'undici'
+import { buildApp } from '../src/app.js'
+import { loadConfig, type Config } from '../src/config.js'
+import { simulatedConfig, startSimulators, type RunningSimulators, type SimulatorOptions } from '../src/simulators/index.js'
+
+export interface Gateway {
+  app: FastifyInstance
+  config: Config
+  /** Every log line written, parsed. */
+  logs: Array<Record<string, unknown>>
+  /** Every log line written, raw. */
+  rawLogs: string[]
+}
+
+export interface SimulatedGateway extends Gateway {
+  sims: RunningSimulators
+}
+
+export interface GatewayOptions {
+  env?: Record<string, string>
+  dispatcher?: Dispatcher
+  now?: () => number
+}
+
+export async function gateway (t: Test, options: GatewayOptions & { config?: Config } = {}): Promise<Gateway> {
+  const config = options.config ?? loadConfig({ LOG_LEVEL: 'info', ...options.env })
+  const rawLogs: string[] = []
+  const stream = new Writable({
+    write (chunk: Buffer, _encoding, done) {
+      rawLogs.push(...chunk.toString().split('\n').filter((line) => line !== ''))
+      done()
+    }
+  })
+  const app = await buildApp({ config, dispatcher: options.dispatcher, now: options.now }, { logStream: stream })
+  t.teardown(async () => { await app.close() })
+  return {
+    app,
+    config,
+    rawLogs,
+    get logs () { return rawLogs.map((line) => JSON.parse(line) as Record<string, unknown>) }
+  }
+}
+
+/** The gateway in demo mode: both providers answered by the simulators. */
+export async function simulatedGateway (t: Test, options: GatewayOptions & SimulatorOptions = {}): Promise<SimulatedGateway> {
+  const sims = await startSimulators({ style: options.style, now: options.now })
+  t.teardown(async () => { await sims.close() })
+  const base = loadConfig({ LOG_LEVEL: 'info', ...options.env })
+  const config = simulatedConfig(base, sims, ['apple', 'gupshup'])
+  return { ...await gateway(t, { ...options, config }), sims }
+}
+
+export const APPLE_APP = '6447306070'
+export const APPLE_SMALL_APP = '6448250830'
+export const APPLE_BUILD = 'ace4f47a-60ae-4ed6-954f-c4e61c7baab0'
+export const GUPSHUP_APP = 'bf9ee64c-3d4d-4ac4-8668-732e577007c4'
+
+export const APPLE_ORIGIN = 'https://api.appstoreconnect.apple.com'
+export const GUPSHUP_ORIGIN = 'https://partner.gupshup.io'
+export const GUPSHUP_TOKEN = 'sk_test_gupshup_app_token_0123456789'
+
+export interface MockedGateway extends Gateway {
+  mock: MockAgent
+  apple: Interceptable
+  gupshup: Interceptable
+  applePrivateKeyPem: string
+}
+
+/** A fresh App Store Connect-style key: EC P-256, PKCS#8 PEM. */
+export async function appleKeyPair (): Promise<{ privateKeyPem: string, publicKey: CryptoKey }> {
+  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true })
+  return { privateKeyPem: await exportPKCS8(privateKey), publicKey }
+}
+
+/** The gateway with real-host configuration, every upstream call answered by undici's MockAgent. */
+export async function mockedGateway (t: Test, options: GatewayOptions = {}): Promise<MockedGateway> {
+  const mock = new MockAgent()
+  mock.disableNetConnect()
+  t.teardown(async () => { await mock.close() })
+  const { privateKeyPem } = await appleKeyPair()
+  const env = {
+    APPLE_ISSUER_ID: '57246542-96fe-1a63-e053-0824d011072a',
+    APPLE_KEY_ID: '2X9R4HXF34',
+    APPLE_PRIVATE_KEY: privateKeyPem,
+    GUPSHUP_APP_TOKENS: JSON.stringify({ [GUPSHUP_APP]: GUPSHUP_TOKEN }),
+    ...options.env
+  }
+  const gw = await gateway(t, { ...options, env, dispatcher: mock })
+  return Object.assign(gw, { mock, apple: mock.get(APPLE_ORIGIN), gupshup: mock.get(GUPSHUP_ORIGIN), applePrivateKeyPem: privateKeyPem })
+}
+
+export const JSON_HEADERS = { 'content-type': 'application/json' }
+
+export function fixture (name: string): unknown {
+  return JSON.parse(readFileSync(new URL(`fixtures/${name}.json`, import.meta.url), 'utf8'))
+}
