@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
+import fp from 'fastify-plugin'
 import type { Dispatcher } from 'undici'
 import type { Config } from './config.js'
 import auth from '../plugins/auth.js'
@@ -70,12 +71,14 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   })
 }
 
-export default app
+// Not encapsulated: what the plugins decorate (swagger, usage) is the caller's too, as with fastify-cli.
+const gatewayApp = fp(app, { name: 'usage-gateway' })
+export default gatewayApp
 
 /** A ready gateway instance, not yet listening. */
 export async function buildApp (options: AppOptions, { logStream }: { logStream?: LogStream } = {}): Promise<FastifyInstance> {
   const fastify = Fastify(serverOptions(options.config, logStream))
-  await fastify.register(app, options)
+  await fastify.register(gatewayApp, options)
   await fastify.ready()
   return fastify
 }

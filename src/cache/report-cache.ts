@@ -60,6 +60,8 @@ export class ReportCache {
       allowStale: true,
       allowStaleOnFetchRejection: true,
       perf: { now: this.now },
+      // Read the clock on every check: a cached reading would blur TTLs under a test's fake clock.
+      ttlResolution: 0,
       fetchMethod: async (_key, _stale, { context, options }) => {
         const body = await context.load()
         options.ttl = context.ttlMs
@@ -78,7 +80,8 @@ export class ReportCache {
     // Past the stale window an entry is no answer at all: forget it, fetch afresh.
     if (existing !== undefined && this.now() - existing.storedAt > existing.ttlMs + this.maxStaleMs) this.lru.delete(key)
     const status: LRUCache.Status<string, CachedReport, LoadContext> = {}
-    const entry = await this.lru.fetch(key, { context: { load, ttlMs }, status, forceRefresh })
+    // A forced refresh waits for the upstream (falling back on the cached copy only if it fails).
+    const entry = await this.lru.fetch(key, { context: { load, ttlMs }, status, forceRefresh, allowStale: !forceRefresh })
     // With allowStaleOnFetchRejection, a failed load with nothing stale to fall back on
     // resolves undefined; the load's own error is the answer.
     if (entry === undefined) throw status.fetchError ?? new Error(`cache fetch of ${key} resolved nothing`)

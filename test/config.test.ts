@@ -1,0 +1,89 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { ConfigError, loadConfig, parseBytes } from '../src/config.js'
+import { providersToSimulate } from '../src/simulators/index.js'
+import { appleKeyPair } from './helpers.js'
+
+function fails (t: Test, env: Record<string, string>, variable: string, secret?: string): void {
+  try {
+    loadConfig(env)
+    t.fail(`expected ${variable} to be refused`)
+  } catch (error) {
+    t.type(error, ConfigError)
+    t.equal((error as ConfigError).variable, variable)
+    t.match((error as Error).message, variable)
+    if (secret !== undefined) t.notMatch((error as Error).message, secret, 'the value is not echoed')
+  }
+}
+
+t.test('defaults', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.host, '127.0.0.1')
+  t.equal(config.port, 3000)
+  t.equal(config.apple.baseUrl, 'https://api.appstoreconnect.apple.com')
+  t.equal(config.gupshup.baseUrl, 'https://partner.gupshup.io')
+  t.equal(config.upstreamTimeoutMs, 10_000)
+  t.equal(config.cache.maxBytes, 64 * 1024 * 1024)
+  t.equal(config.cache.ttlOverrideSeconds, undefined)
+  t.same(config.apiKeys, [])
+  t.same(providersToSimulate(config), ['apple', 'gupshup'])
+})
+
+t.test('a malformed GUPSHUP_APP_TOKENS is refused without printing a token', async (t) => {
+  fails(t, { GUPSHUP_APP_TOKENS: '{"app-1": "sk_live_SECRET123", oops}' }, 'GUPSHUP_APP_TOKENS', 'sk_live_SECRET123')
+  fails(t, { GUPSHUP_APP_TOKENS: 'sk_live_SECRET123' }, 'GUPSHUP_APP_TOKENS', 'sk_live_SECRET123')
+  fails(t, { GUPSHUP_APP_TOKENS: '["sk_live_SECRET123"]' }, 'GUPSHUP_APP_TOKENS', 'sk_live_SECRET123')
+  fails(t, { GUPSHUP_APP_TOKENS: '{"app 1": "sk_live_SECRET123"}' }, 'GUPSHUP_APP_TOKENS', 'sk_live_SECRET123')
+  fails(t, { GUPSHUP_APP_TOKENS: '{"app-1": 42}' }, 'GUPSHUP_APP_TOKENS')
+  t.same(loadConfig({ GUPSHUP_APP_TOKENS: '{"app-1": " tok "}' }).gupshup.appTokens, { 'app-1': 'tok' })
+})
+
+t.test('production refuses to start without API keys unless GATEWAY_AUTH=none', async (t) => {
+  fails(t, { NODE_ENV: 'production' }, 'GATEWAY_API_KEYS')
+  t.same(loadConfig({ NODE_ENV: 'production', GATEWAY_AUTH: 'none' }).apiKeys, [])
+  t.same(loadConfig({ NODE_ENV: 'production', GATEWAY_API_KEYS: 'abcdefghijklmnop, qrstuvwxyz012345' }).apiKeys, ['abcdefghijklmnop', 'qrstuvwxyz012345'])
+  fails(t, { GATEWAY_API_KEYS: 'short' }, 'GATEWAY_API_KEYS', 'short')
+  fails(t, { GATEWAY_AUTH: 'off' }, 'GATEWAY_AUTH')
+  fails(t, { GATEWAY_AUTH: 'none', GATEWAY_API_KEYS: 'abcdefghijklmnop' }, 'GATEWAY_AUTH')
+  t.same(providersToSimulate(loadConfig({ NODE_ENV: 'production', GATEWAY_AUTH: 'none' })), [], 'no simulators in production')
+})
+
+t.test('Apple credentials: a .p8 file or the PEM itself, all parts together', async (t) => {
+  const { privateKeyPem } = await appleKeyPair()
+  const dir = await mkdtemp(join(tmpdir(), 'gw-'))
+  const path = join(dir, 'AuthKey.p8')
+  await writeFile(path, privateKeyPem)
+  const fromFile = loadConfig({ APPLE_KEY_ID: 'K', APPLE_ISSUER_ID: 'I', APPLE_PRIVATE_KEY_PATH: path })
+  t.equal(fromFile.apple.credentials?.privateKeyPem, privateKeyPem)
+  const inline = loadConfig({ APPLE_KEY_ID: 'K', APPLE_PRIVATE_KEY: privateKeyPem.replace(/\n/g, '\\n') })
+  t.equal(inline.apple.credentials?.privateKeyPem, privateKeyPem, 'escaped newlines, as .env files hold them')
+  t.equal(inline.apple.credentials?.issuerId, undefined)
+  t.same(providersToSimulate(inline), ['gupshup'])
+
+  fails(t, { APPLE_KEY_ID: 'K', APPLE_ISSUER_ID: 'I' }, 'APPLE_PRIVATE_KEY_PATH')
+  fails(t, { APPLE_ISSUER_ID: 'I', APPLE_PRIVATE_KEY: privateKeyPem }, 'APPLE_KEY_ID')
+  fails(t, { APPLE_KEY_ID: 'K', APPLE_PRIVATE_KEY_PATH: join(dir, 'missing.p8') }, 'APPLE_PRIVATE_KEY_PATH')
+  fails(t, { APPLE_KEY_ID: 'K', APPLE_PRIVATE_KEY: 'not-a-key-SECRETISH' }, 'APPLE_PRIVATE_KEY', 'SECRETISH')
+  fails(t, { APPLE_KEY_ID: 'K', APPLE_PRIVATE_KEY: privateKeyPem, APPLE_PRIVATE_KEY_PATH: path }, 'APPLE_PRIVATE_KEY')
+})
+
+t.test('numbers, sizes, URLs and levels are checked', async (t) => {
+  fails(t, { PORT: '70000' }, 'PORT')
+  fails(t, { PORT: 'http' }, 'PORT')
+  fails(t, { UPSTREAM_TIMEOUT_MS: '0' }, 'UPSTREAM_TIMEOUT_MS')
+  fails(t, { CACHE_TTL_SECONDS: '-1' }, 'CACHE_TTL_SECONDS')
+  fails(t, { CACHE_MAX_BYTES: 'lots' }, 'CACHE_MAX_BYTES')
+  fails(t, { CACHE_MAX_BYTES: '1024' }, 'CACHE_MAX_BYTES')
+  fails(t, { LOG_LEVEL: 'loud' }, 'LOG_LEVEL')
+  fails(t, { APPLE_BASE_URL: 'ftp://example.com' }, 'APPLE_BASE_URL')
+  fails(t, { GUPSHUP_BASE_URL: 'not a url' }, 'GUPSHUP_BASE_URL')
+  fails(t, { GUPSHUP_BASE_URL: 'https://user:SECRETPW@example.com' }, 'GUPSHUP_BASE_URL', 'SECRETPW')
+  t.equal(loadConfig({ CACHE_MAX_BYTES: '64MiB' }).cache.maxBytes, 67_108_864)
+  t.equal(loadConfig({ CACHE_TTL_SECONDS: '0' }).cache.ttlOverrideSeconds, 0)
+  t.equal(loadConfig({ APPLE_BASE_URL: 'http://127.0.0.1:9/prefix/' }).apple.baseUrl, 'http://127.0.0.1:9/prefix')
+  t.equal(parseBytes('2 GiB'), 2 * 1024 ** 3)
+  t.equal(parseBytes('500KB'), 500_000)
+  t.equal(parseBytes('12 parsecs'), undefined)
+})
