@@ -89,18 +89,6 @@ export class ReportCache {
     return this.answerOf(entry, outcome)
   }
 
-  get bytes (): number {
-    return this.lru.calculatedSize
-  }
-
-  get entries (): number {
-    return this.lru.size
-  }
-
-  clear (): void {
-    this.lru.clear()
-  }
-
   private answerOf (entry: CachedReport, outcome: CacheOutcome): CacheAnswer {
     const now = this.now()
     return {

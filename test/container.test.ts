@@ -1,0 +1,52 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { builtinModules } from 'node:module'
+import { join } from 'node:path'
+import t from 'tap'
+
+// No Docker engine runs in CI: these check what can be checked without building the image.
+const root = new URL('..', import.meta.url).pathname
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8')
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+
+function sources (dir: string): string[] {
+  return readdirSync(join(root, dir)).flatMap((name) => {
+    const path = join(dir, name)
+    return statSync(join(root, path)).isDirectory() ? sources(path) : path.endsWith('.ts') ? [path] : []
+  })
+}
+
+t.test('every package the running gateway imports is a production dependency (the image omits dev ones)', async (t) => {
+  const runtime = ['src', 'plugins', 'routes'].flatMap(sources)
+  t.ok(runtime.length > 10)
+  for (const file of runtime) {
+    const text = readFileSync(join(root, file), 'utf8')
+    for (const [, specifier] of text.matchAll(/^import (?!type )[^'"]*['"]([^'"]+)['"]/gm)) {
+      if (specifier.startsWith('.') || specifier.startsWith('node:') || builtinModules.includes(specifier)) continue
+      const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]
+      t.ok(pkg.dependencies[name], `${file} imports ${name}, a production dependency`)
+    }
+  }
+})
+
+t.test('the Dockerfile: Node 22 slim, multi-stage, production deps only, non-root, listens on all interfaces, health-checked', async (t) => {
+  const stages = dockerfile.match(/^FROM /gm) ?? []
+  t.ok(stages.length >= 2, 'multi-stage')
+  t.match(dockerfile, /^FROM node:22-bookworm-slim\s*$/m, 'the runtime stage is Node 22 LTS slim')
+  t.match(dockerfile, /npm ci --omit=dev/)
+  t.match(dockerfile, /^USER node$/m)
+  t.match(dockerfile, /HOST=0\.0\.0\.0/)
+  t.match(dockerfile, /NODE_ENV=production/)
+  t.match(dockerfile, /HEALTHCHECK[\s\S]*\/health/)
+  t.match(dockerfile, /CMD \["node", "dist\/src\/server\.js"\]/)
+  // What the image runs must be what `npm run build` produces.
+  const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { compilerOptions: { outDir: string, rootDir: string } }
+  t.equal(tsconfig.compilerOptions.outDir, 'dist')
+  t.equal(tsconfig.compilerOptions.rootDir, '.')
+  for (const dir of ['src', 'plugins', 'routes']) t.match(dockerfile, new RegExp(`COPY ${dir} \\./${dir}`), `${dir}/ is compiled into the image`)
+})
+
+t.test('.dockerignore keeps the build context to what the image needs', async (t) => {
+  const ignore = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').filter((line) => line !== '' && !line.startsWith('#'))
+  t.equal(ignore[0], '*', 'everything is excluded unless named')
+  t.notOk(ignore.some((line) => /node_modules|\.git|\.env|test/.test(line) && line.startsWith('!')), 'no node_modules, .git, .env or tests')
+})

@@ -1,0 +1,55 @@
+import t from 'tap'
+import { APPLE_BUILD, GUPSHUP_APP, GUPSHUP_TOKEN, JSON_HEADERS, fixture, mockedGateway } from './helpers.js'
+
+const API_KEY = 'gateway-key-SECRET-0123456789'
+
+t.test('no secret reaches a log line or an error body, whatever happens', async (t) => {
+  const gw = await mockedGateway(t, { env: { GATEWAY_API_KEYS: API_KEY } })
+  const { app, apple, gupshup } = gw
+  const jwts: string[] = []
+  const seen = (options: { headers?: unknown }): void => {
+    const auth = String((options.headers as Record<string, string>).authorization)
+    if (auth.startsWith('Bearer ')) jwts.push(auth.slice(7))
+  }
+  apple.intercept({ path: /betaBuildUsages/, method: 'GET' }).reply(200, (options) => { seen(options); return fixture('apple-build-usages') as object }, { headers: JSON_HEADERS })
+  // An upstream that echoes the credentials it was sent.
+  apple.intercept({ path: /betaTesterUsages/, method: 'GET' }).reply(400, (options) => {
+    seen(options)
+    const auth = String((options.headers as Record<string, string>).authorization)
+    return { errors: [{ status: '400', code: 'PARAMETER_ERROR', title: 'bad', detail: `You sent Authorization: ${auth}; token ${auth.slice(7)}` }] }
+  }, { headers: JSON_HEADERS })
+  gupshup.intercept({ path: /usage/, method: 'GET' }).reply(500, { status: 'error', message: 'boom' }, { headers: JSON_HEADERS })
+
+  const headers = { 'x-api-key': API_KEY }
+  const answers = [
+    await app.inject({ url: `/usage/apple/builds/${APPLE_BUILD}`, headers }),
+    await app.inject({ url: '/usage/apple/apps/123/beta-testers', headers: { authorization: `Bearer ${API_KEY}` } }),
+    await app.inject({ url: `/usage/gupshup/apps/${GUPSHUP_APP}?from=2024-01-01&to=2024-01-02`, headers }),
+    await app.inject({ url: `/usage/apple/builds/${APPLE_BUILD}`, headers: { 'x-api-key': `${API_KEY}x` } }),
+    await app.inject({ url: `/usage/apple/builds/${APPLE_BUILD}?x=${API_KEY.slice(0, 4)}`, headers })
+  ]
+  t.same(answers.map((res) => res.statusCode), [200, 400, 502, 401, 400])
+  t.ok(jwts.length >= 2, 'Apple was sent JWTs')
+  t.match(answers[1].json().detail, /\[redacted\]/, 'an echoed credential is redacted from the problem')
+
+  const pemBody = gw.applePrivateKeyPem.split('\n')[1]
+  const secrets = [API_KEY, GUPSHUP_TOKEN, pemBody, ...jwts]
+  const everything = [...gw.rawLogs, ...answers.map((res) => res.body)].join('\n')
+  t.ok(gw.rawLogs.length >= answers.length, 'one line per request at least')
+  for (const secret of secrets) t.notOk(everything.includes(secret), `${secret.slice(0, 6)}… appears nowhere`)
+
+  const spec = (await app.inject('/openapi.json')).body
+  for (const secret of secrets) t.notOk(spec.includes(secret))
+})
+
+t.test('one JSON log line per request, with its id, route, status and cache result', async (t) => {
+  const gw = await mockedGateway(t)
+  gw.apple.intercept({ path: /betaBuildUsages/, method: 'GET' }).reply(200, fixture('apple-build-usages') as object, { headers: JSON_HEADERS })
+  const res = await gw.app.inject({ url: `/usage/apple/builds/${APPLE_BUILD}`, headers: { 'x-request-id': 'caller-id-42' } })
+  t.equal(res.headers['x-request-id'], 'caller-id-42', 'the caller’s request id is kept')
+  const odd = await gw.app.inject({ url: '/health', headers: { 'x-request-id': 'bad id with spaces' } })
+  t.not(odd.headers['x-request-id'], 'bad id with spaces')
+  const lines = gw.logs.filter((line) => line.msg === 'request')
+  t.equal(lines.length, 2)
+  t.match(lines[0], { requestId: 'caller-id-42', route: '/usage/apple/builds/:buildId', statusCode: 200, cache: 'MISS' })
+})

@@ -1,0 +1,89 @@
+import { existsSync, readFileSync } from 'node:fs'
+import t from 'tap'
+import { Ajv } from 'ajv'
+import addFormatsModule from 'ajv-formats'
+import { request } from 'undici'
+import { AppleTokenSigner } from '../src/providers/apple/token.js'
+import { startSimulators, type RunningSimulators } from '../src/simulators/index.js'
+import { usageRows } from '../src/simulators/gupshup.js'
+import { APPLE_APP, APPLE_BUILD, GUPSHUP_APP } from './helpers.js'
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
+const SPEC = new URL('../../shared/upstream-specs/app-store-connect-api.json', import.meta.url)
+
+async function appleGet (sims: RunningSimulators, path: string, token?: string): Promise<{ status: number, headers: Record<string, unknown>, body: any }> {
+  const auth = token ?? await new AppleTokenSigner(sims.appleCredentials).token()
+  const res = await request(`${sims.appleBaseUrl}${path}`, { headers: { authorization: `Bearer ${auth}` } })
+  return { status: res.statusCode, headers: res.headers, body: await res.body.json() }
+}
+
+t.test('the Apple simulator answers what Apple’s OpenAPI schema (v4.4.1) says', { skip: existsSync(SPEC) ? false : `Apple's spec is not at ${SPEC.pathname}: conformance NOT checked` }, async (t) => {
+  const ajv = new Ajv({ strict: false, allErrors: true })
+  addFormats(ajv)
+  ajv.addSchema(JSON.parse(readFileSync(SPEC, 'utf8')), 'asc')
+  const sims = await startSimulators({ style: 'schema' })
+  t.teardown(sims.close)
+  const cases: Array<[string, string]> = [
+    [`/v1/builds/${APPLE_BUILD}/metrics/betaBuildUsages`, 'BetaBuildUsagesV1MetricResponse'],
+    [`/v1/apps/${APPLE_APP}/metrics/betaTesterUsages?groupBy=betaTesters&limit=3&period=P30D`, 'AppsBetaTesterUsagesV1MetricResponse'],
+    ['/v1/builds/missing/metrics/betaBuildUsages', 'ErrorResponse'],
+    [`/v1/apps/${APPLE_APP}/metrics/betaTesterUsages?groupBy=betaTesters&limit=500`, 'ErrorResponse'],
+    [`/v1/apps/${APPLE_APP}/metrics/betaTesterUsages`, 'ErrorResponse']
+  ]
+  for (const [path, schema] of cases) {
+    const validate = ajv.getSchema(`asc#/components/schemas/${schema}`)
+    if (validate === undefined) throw new Error(`no schema ${schema}`)
+    const { body } = await appleGet(sims, path)
+    t.ok(validate(body), `${path} is a ${schema}: ${JSON.stringify(validate.errors)}`)
+  }
+  // Apple's published examples differ from its schema exactly where its note says; the 'example' style shows that.
+  const examples = await startSimulators({ style: 'example' })
+  t.teardown(examples.close)
+  const validate = ajv.getSchema('asc#/components/schemas/AppsBetaTesterUsagesV1MetricResponse')
+  t.notOk(validate?.((await appleGet(examples, `/v1/apps/${APPLE_APP}/metrics/betaTesterUsages?groupBy=betaTesters&limit=1`)).body))
+  t.same(new Set(validate?.errors?.map((error) => error.instancePath.replace(/\/\d+\//g, '/*/'))), new Set(['/data/*/dataPoints/*/start', '/data/*/dataPoints/*/end', '/data/*/dimensions/betaTesters/data']))
+
+  const unauthorized = await appleGet(sims, `/v1/builds/${APPLE_BUILD}/metrics/betaBuildUsages`, 'not-a-jwt')
+  t.equal(unauthorized.status, 401)
+  t.ok(ajv.getSchema('asc#/components/schemas/ErrorResponse')?.(unauthorized.body))
+})
+
+t.test('the Apple simulator verifies tokens, pages with cursors and reports its hourly quota', async (t) => {
+  const sims = await startSimulators()
+  t.teardown(sims.close)
+  const first = await appleGet(sims, `/v1/apps/${APPLE_APP}/metrics/betaTesterUsages?groupBy=betaTesters&limit=200`)
+  t.equal(first.status, 200)
+  t.match(first.headers['x-rate-limit'], /^user-hour-lim:3600;user-hour-rem:3599;$/)
+  t.equal(first.body.data.length, 200)
+  t.equal(first.body.meta.paging.total, 931)
+  const next = new URL(first.body.links.next)
+  t.equal(next.origin, sims.appleBaseUrl, 'links.next points at the simulator itself')
+  const second = await appleGet(sims, next.pathname + next.search)
+  t.equal(second.body.data.length, 200)
+  t.not(second.body.data[0].dimensions.betaTesters.data.id, first.body.data[0].dimensions.betaTesters.data.id)
+
+  const { privateKeyPem } = await import('./helpers.js').then(async (helpers) => await helpers.appleKeyPair())
+  const foreign = await new AppleTokenSigner({ keyId: sims.appleCredentials.keyId, issuerId: sims.appleCredentials.issuerId, privateKeyPem }).token()
+  t.equal((await appleGet(sims, `/v1/builds/${APPLE_BUILD}/metrics/betaBuildUsages`, foreign)).status, 401, 'a token signed by another key is refused')
+})
+
+t.test('the Gupshup simulator: app tokens, 10 calls a minute per token, its error bodies, no future days', async (t) => {
+  const sims = await startSimulators()
+  t.teardown(sims.close)
+  const get = async (token: string, query = 'from=2024-01-01&to=2024-01-31'): Promise<{ status: number, body: any }> => {
+    const res = await request(`${sims.gupshupBaseUrl}/partner/app/${GUPSHUP_APP}/usage?${query}`, { headers: { authorization: token } })
+    return { status: res.statusCode, body: await res.body.json() }
+  }
+  const token = sims.gupshupTokens[GUPSHUP_APP]
+  t.same(await get('wrong'), { status: 401, body: { status: 'error', message: 'Authentication Failed' } })
+  const ok = await get(token)
+  t.equal(ok.status, 200)
+  t.equal(ok.body.status, 'success')
+  t.ok(ok.body.partnerAppUsageList.length > 10 && ok.body.partnerAppUsageList.length < 31, 'days without traffic are left out')
+  t.equal((await get(token, 'from=2024-02-30&to=2024-03-01')).status, 400)
+  for (let i = 0; i < 8; i++) await get(token)
+  t.same(await get(token), { status: 429, body: { status: 'error', message: 'Too Many Requests' } }, 'the 11th call in a minute')
+  t.equal(sims.gupshup.calls.filter((call) => call.status === 429).length, 1)
+  const today = new Date().toISOString().slice(0, 10)
+  t.ok(usageRows(GUPSHUP_APP, 'x', '2020-01-01', '2999-12-31', today).every((row) => (row.date as string) <= today))
+})
