@@ -3,24 +3,25 @@
  * leaves as application/problem+json. Routes never build error bodies.
  */
 import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { GatewayError, NotFoundError } from '../src/errors.js'
 import { gatewayErrorOf, problemOf } from '../src/problem.js'
 
-export default fp(async function errorHandler (fastify) {
-  fastify.setErrorHandler(async (error, request, reply) => {
-    const problem = gatewayErrorOf(error)
-    if (problem.status >= 500 && !(error instanceof GatewayError)) {
-      request.log.error({ err: error }, 'unexpected error')
-    } else if (problem.status >= 500 || problem.code.startsWith('upstream_')) {
-      // Typed errors carry no secrets; their cause (an undici error) is left out on purpose.
-      request.log.warn({ code: problem.code, provider: problem.provider, detail: problem.detail }, 'upstream failure')
-    }
-    if (problem.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.retryAfterSeconds))
-    return await reply.code(problem.status).type('application/problem+json').send(problemOf(problem, request.id, request.url.split('?')[0]))
-  })
+/** Answers `error` as a problem; also used for errors Fastify meets before routing (`frameworkErrors`). */
+export function sendProblem (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const problem = gatewayErrorOf(error)
+  if (problem.status >= 500 && !(error instanceof GatewayError)) {
+    request.log.error({ err: error }, 'unexpected error')
+  } else if (problem.status >= 500 || problem.code.startsWith('upstream_')) {
+    // Typed errors carry no secrets; their cause (an undici error) is left out on purpose.
+    request.log.warn({ code: problem.code, provider: problem.provider, detail: problem.detail }, 'upstream failure')
+  }
+  if (problem.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.retryAfterSeconds))
+  return reply.code(problem.status).type('application/problem+json').send(problemOf(problem, request.id, request.url.split('?')[0]))
+}
 
-  fastify.setNotFoundHandler(async (request, reply) => {
-    const problem = new NotFoundError(`No route ${request.method} ${request.url.split('?')[0]}; GET /docs/ lists the routes.`)
-    return await reply.code(404).type('application/problem+json').send(problemOf(problem, request.id, request.url.split('?')[0]))
-  })
+export default fp(async function errorHandler (fastify) {
+  fastify.setErrorHandler(async (error, request, reply) => await sendProblem(error, request, reply))
+  fastify.setNotFoundHandler(async (request, reply) =>
+    await sendProblem(new NotFoundError(`No route ${request.method} ${request.url.split('?')[0]}; GET /docs/ lists the routes.`), request, reply))
 }, { name: 'error-handler' })

@@ -1,14 +1,17 @@
 /**
- * The usage service: the providers' clients, the response cache, and what
- * answers a report request from them. Closes the upstream pools on close.
+ * The usage service: the providers' clients with their budgets, the
+ * caches, and what answers a report request from them. Closes the upstream
+ * pools on close.
  */
 import fp from 'fastify-plugin'
 import type { Dispatcher } from 'undici'
 import type { Config } from '../src/config.js'
+import { DayCache } from '../src/cache/day-cache.js'
 import { ReportCache } from '../src/cache/report-cache.js'
 import { AppleClient } from '../src/providers/apple/client.js'
 import { AppleTokenSigner } from '../src/providers/apple/token.js'
 import { GupshupClient } from '../src/providers/gupshup/client.js'
+import { AppleQuota, BackoffGate, SlidingWindowBudget } from '../src/upstream/budget.js'
 import { UpstreamHttp } from '../src/upstream/http.js'
 import { UsageService, type ReportSources } from '../src/usage-service.js'
 
@@ -25,24 +28,55 @@ export interface UsagePluginOptions {
   now?: () => number
 }
 
-/** How long past its TTL a cached report may still be answered. */
-const MAX_STALE_MS = 24 * 3_600_000
+const MINUTE_MS = 60_000
+/** Gupshup's minute is measured by its clock, not ours: one more second keeps clear of it. */
+const GUPSHUP_WINDOW_MS = MINUTE_MS + 1_000
+const RETRIES = { maxRetries: 2, retryBaseMs: 200 }
+/** Gupshup reads at most 31 days a call. */
+const MAX_WINDOW_DAYS = 31
 
-export default fp<UsagePluginOptions>(async function usage (fastify, { config, dispatcher, now }) {
+export default fp<UsagePluginOptions>(async function usage (fastify, { config, dispatcher, now = Date.now }) {
   const { apple, gupshup, upstreamTimeoutMs: timeoutMs } = config
   const sources: ReportSources = {}
   const clients: Array<{ close: () => Promise<void> }> = []
   if (apple.credentials !== undefined) {
-    const client = new AppleClient(new UpstreamHttp({ provider: 'apple', baseUrl: apple.baseUrl, timeoutMs, dispatcher }), new AppleTokenSigner(apple.credentials, now))
+    const quota = new AppleQuota(apple.quotaReserve, MINUTE_MS, now)
+    const guard = {
+      provider: 'apple' as const,
+      budget: quota,
+      gate: new BackoffGate(10_000, 10 * MINUTE_MS, now),
+      timeoutMs,
+      ...RETRIES,
+      onResponse: (key: string, response: { headers: Record<string, string | string[] | undefined> }) => { quota.observe(key, response.headers['x-rate-limit']) }
+    }
+    const http = new UpstreamHttp({ provider: 'apple', baseUrl: apple.baseUrl, timeoutMs, connections: apple.maxConcurrency, dispatcher })
+    const client = new AppleClient(http, new AppleTokenSigner(apple.credentials, now), guard, apple.credentials.keyId)
     sources.apple = client
     clients.push(client)
   }
   if (Object.keys(gupshup.appTokens).length > 0) {
-    const client = new GupshupClient(new UpstreamHttp({ provider: 'gupshup', baseUrl: gupshup.baseUrl, timeoutMs, dispatcher }), gupshup.appTokens)
+    const guard = {
+      provider: 'gupshup' as const,
+      budget: new SlidingWindowBudget(gupshup.rateLimitPerMinute, GUPSHUP_WINDOW_MS, now),
+      gate: new BackoffGate(MINUTE_MS, 10 * MINUTE_MS, now),
+      timeoutMs,
+      ...RETRIES
+    }
+    const client = new GupshupClient(new UpstreamHttp({ provider: 'gupshup', baseUrl: gupshup.baseUrl, timeoutMs, dispatcher }), gupshup.appTokens, guard)
     sources.gupshup = client
     clients.push(client)
   }
-  const cache = new ReportCache({ maxBytes: config.cache.maxBytes, maxStaleMs: MAX_STALE_MS, now })
-  fastify.decorate('usage', new UsageService({ cache, sources, ttlOverrideSeconds: config.cache.ttlOverrideSeconds }))
+  const maxStaleMs = config.cache.staleIfErrorSeconds * 1000
+  // Three quarters of the bound for whole reports, a quarter for Gupshup's days.
+  const cache = new ReportCache({ maxBytes: Math.floor(config.cache.maxBytes * 0.75), maxStaleMs, now })
+  const days = new DayCache({ maxBytes: Math.floor(config.cache.maxBytes * 0.25), maxStaleMs, maxWindowDays: MAX_WINDOW_DAYS, now })
+  fastify.decorate('usage', new UsageService({
+    cache,
+    days,
+    sources,
+    ttlOverrideSeconds: config.cache.ttlOverrideSeconds,
+    now,
+    onBackgroundError: (error) => { fastify.log.warn({ code: (error as { code?: string }).code }, 'background refresh failed; the stale answer stands') }
+  }))
   fastify.addHook('onClose', async () => { await Promise.all(clients.map(async (client) => { await client.close() })) })
 }, { name: 'usage' })

@@ -4,12 +4,16 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Dispatcher } from 'undici'
 import type { Config } from './config.js'
+import { problemType } from './problem.js'
 import auth from '../plugins/auth.js'
-import errorHandler from '../plugins/error-handler.js'
+import errorHandler, { sendProblem } from '../plugins/error-handler.js'
+import noBody from '../plugins/no-body.js'
+import rateLimit, { rateLimitOptions } from '../plugins/rate-limit.js'
 import reportReply from '../plugins/report-reply.js'
 import requestLog from '../plugins/request-log.js'
 import swagger from '../plugins/swagger.js'
@@ -29,6 +33,26 @@ export interface AppOptions {
 
 /** Where log lines go instead of stdout (tests read them). */
 export interface LogStream { write: (line: string) => void }
+
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'Request Header Fields Too Large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'Request Timeout']
+}
+
+/**
+ * Requests Node refuses before Fastify sees them (oversized headers or URL,
+ * malformed HTTP) still get a problem. The rest of the request is read and
+ * dropped before the socket closes, so the client is not reset before it
+ * reads the answer.
+ */
+function clientErrorHandler (error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, code, title] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'bad_request', 'Bad Request']
+  const body = JSON.stringify({ type: problemType(code), title, status, detail: `The request was refused before routing (${title.toLowerCase()}).`, code })
+  socket.resume()
+  socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  setTimeout(() => socket.destroy(), 1000).unref()
+}
 
 /** A caller's X-Request-Id is kept when it is a plain token; anything else gets a fresh id. */
 function requestIdOf (request: IncomingMessage): string {
@@ -51,6 +75,9 @@ export function serverOptions (config: Config, logStream?: LogStream): FastifySe
     routerOptions: { maxParamLength: 1000 },
     bodyLimit: 4096,
     return503OnClosing: true,
+    clientErrorHandler,
+    // Malformed URLs and over-long path parameters, met before routing, are problems too.
+    frameworkErrors: sendProblem,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } }
   }
 }
@@ -58,6 +85,7 @@ export function serverOptions (config: Config, logStream?: LogStream): FastifySe
 const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(errorHandler)
   await fastify.register(requestLog)
+  await fastify.register(noBody)
   await fastify.register(swagger)
   await fastify.register(swaggerUi)
   await fastify.register(auth, { apiKeys: options.config.apiKeys })
@@ -66,6 +94,8 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(operationsRoutes)
   await fastify.register(async function usageRoutes (scope) {
     scope.addHook('onRequest', scope.verifyApiKey)
+    // Registered in this scope, it limits /usage only: health checks and docs stay unlimited.
+    await scope.register(rateLimit, rateLimitOptions(options.config))
     await scope.register(appleRoutes)
     await scope.register(gupshupRoutes)
   })

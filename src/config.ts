@@ -18,12 +18,26 @@ export interface Config {
   port: number
   logLevel: string
   production: boolean
-  apple: { baseUrl: string, credentials?: AppleCredentials }
-  gupshup: { baseUrl: string, appTokens: Record<string, string> }
+  apple: {
+    baseUrl: string
+    credentials?: AppleCredentials
+    /** Stop calling when Apple says fewer calls than this remain. */
+    quotaReserve: number
+    /** Most Apple calls in flight at once. */
+    maxConcurrency: number
+  }
+  gupshup: {
+    baseUrl: string
+    appTokens: Record<string, string>
+    /** Most calls per app token in any 60 seconds. */
+    rateLimitPerMinute: number
+  }
   /** Inbound API keys; empty means inbound auth is off. */
   apiKeys: string[]
+  /** Inbound requests per minute per API key (per client IP when auth is off). */
+  rateLimitPerMinute: number
   upstreamTimeoutMs: number
-  cache: { ttlOverrideSeconds?: number, maxBytes: number }
+  cache: { ttlOverrideSeconds?: number, maxBytes: number, staleIfErrorSeconds: number }
 }
 
 export class ConfigError extends Error {
@@ -176,17 +190,22 @@ export function loadConfig (env: Env = process.env): Config {
     production,
     apple: {
       baseUrl: baseUrl(env, 'APPLE_BASE_URL', 'https://api.appstoreconnect.apple.com'),
-      credentials: appleCredentials(env)
+      credentials: appleCredentials(env),
+      quotaReserve: integer(env, 'APPLE_QUOTA_RESERVE', 50, 0, 100_000),
+      maxConcurrency: integer(env, 'APPLE_MAX_CONCURRENCY', 4, 1, 64)
     },
     gupshup: {
       baseUrl: baseUrl(env, 'GUPSHUP_BASE_URL', 'https://partner.gupshup.io'),
-      appTokens: gupshupAppTokens(env)
+      appTokens: gupshupAppTokens(env),
+      rateLimitPerMinute: integer(env, 'GUPSHUP_RATE_LIMIT_PER_MINUTE', 10, 1, 10_000)
     },
     apiKeys: apiKeys(env, production),
+    rateLimitPerMinute: integer(env, 'GATEWAY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000),
     cache: {
       ttlOverrideSeconds: ttl === undefined ? undefined : integer(env, 'CACHE_TTL_SECONDS', 0, 0, 31 * 86400),
-      maxBytes: bytes(env, 'CACHE_MAX_BYTES', 64 * 1024 * 1024)
+      maxBytes: bytes(env, 'CACHE_MAX_BYTES', 64 * 1024 * 1024),
+      staleIfErrorSeconds: integer(env, 'CACHE_STALE_IF_ERROR_SECONDS', 86_400, 0, 31 * 86400)
     }
   }
 }

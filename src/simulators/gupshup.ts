@@ -4,7 +4,8 @@
  * deterministic daily rows (days without traffic are left out, as Gupshup does).
  */
 import Fastify, { type FastifyInstance } from 'fastify'
-import { DAY_MS, intBelow, isoDay, randomFrom } from './random.js'
+import { DAY_MS, isoDay } from '../days.js'
+import { intBelow, randomFrom } from './random.js'
 
 export interface GupshupApp {
   token: string

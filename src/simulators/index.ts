@@ -59,7 +59,7 @@ export function providersToSimulate (config: Config): ProviderName[] {
 export function simulatedConfig (config: Config, simulators: RunningSimulators, providers: ProviderName[]): Config {
   return {
     ...config,
-    apple: providers.includes('apple') ? { baseUrl: simulators.appleBaseUrl, credentials: simulators.appleCredentials } : config.apple,
-    gupshup: providers.includes('gupshup') ? { baseUrl: simulators.gupshupBaseUrl, appTokens: simulators.gupshupTokens } : config.gupshup
+    apple: providers.includes('apple') ? { ...config.apple, baseUrl: simulators.appleBaseUrl, credentials: simulators.appleCredentials } : config.apple,
+    gupshup: providers.includes('gupshup') ? { ...config.gupshup, baseUrl: simulators.gupshupBaseUrl, appTokens: simulators.gupshupTokens } : config.gupshup
   }
 }

@@ -36,9 +36,3 @@ export function uuidFrom (seed: string): string {
   const hex = Array.from({ length: 32 }, () => intBelow(random, 16).toString(16)).join('')
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20)}`
 }
-
-export function isoDay (time: number): string {
-  return new Date(time).toISOString().slice(0, 10)
-}
-
-export const DAY_MS = 86_400_000

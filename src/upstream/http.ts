@@ -17,6 +17,8 @@ export interface UpstreamHttpOptions {
   provider: ProviderName
   baseUrl: string
   timeoutMs: number
+  /** Most calls in flight at once (Apple answers 429 to bursts even with quota left). */
+  connections?: number
   /** Tests pass undici's MockAgent here. */
   dispatcher?: Dispatcher
 }
@@ -44,7 +46,7 @@ export class UpstreamHttp {
     this.timeoutMs = options.timeoutMs
     this.ownsDispatcher = options.dispatcher === undefined
     this.dispatcher = options.dispatcher ?? new Agent({
-      connections: 32,
+      connections: options.connections ?? 32,
       keepAliveTimeout: 30_000,
       connect: { timeout: Math.min(options.timeoutMs, 5_000) },
       headersTimeout: options.timeoutMs,
@@ -52,9 +54,11 @@ export class UpstreamHttp {
     })
   }
 
-  /** GET `path` (already encoded) under the base URL; never follows redirects. */
-  async get (path: string, headers: Record<string, string>): Promise<UpstreamResponse> {
-    const signal = AbortSignal.timeout(this.timeoutMs)
+  /**
+   * GET `path` (already encoded) under the base URL; never follows redirects.
+   * `signal` is the caller's deadline (retries share one); else UPSTREAM_TIMEOUT_MS.
+   */
+  async get (path: string, headers: Record<string, string>, signal = AbortSignal.timeout(this.timeoutMs)): Promise<UpstreamResponse> {
     try {
       const response = await this.dispatcher.request({
         origin: this.origin,

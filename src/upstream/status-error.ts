@@ -1,15 +1,13 @@
 /**
  * What an upstream's non-200 status means to the caller: one mapping for
- * both providers, so Apple and Gupshup failures read the same.
+ * both providers, so Apple and Gupshup failures read the same. (A 429 never
+ * gets here: guardedGet answers it.)
  */
 import {
-  NotFoundError, UpstreamAuthError, UpstreamBadRequestError, UpstreamError, UpstreamRateLimitedError,
+  NotFoundError, UpstreamAuthError, UpstreamBadRequestError, UpstreamError,
   type GatewayError, type ProviderName
 } from '../errors.js'
-import { retryAfterSeconds, safeDetail, type UpstreamResponse } from './http.js'
-
-/** When an upstream says 429 without `Retry-After` (neither promises one). */
-export const DEFAULT_RETRY_AFTER_SECONDS = 60
+import { safeDetail, type UpstreamResponse } from './http.js'
 
 export interface StatusContext {
   /** The upstream's own error text, if any; passed on only after `safeDetail`. */
@@ -32,8 +30,6 @@ export function statusError (provider: ProviderName, response: UpstreamResponse,
       return new UpstreamAuthError(provider, `${provider} refused ${context.credential} (${response.status}): ${detail}`)
     case 404:
       return new NotFoundError(context.notFound, provider)
-    case 429:
-      return new UpstreamRateLimitedError(provider, retryAfterSeconds(response.headers['retry-after']) ?? DEFAULT_RETRY_AFTER_SECONDS)
     default:
       return new UpstreamError(provider, `${provider} answered ${response.status}: ${detail}`)
   }

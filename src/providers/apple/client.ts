@@ -5,7 +5,8 @@
 import { UpstreamInvalidResponseError } from '../../errors.js'
 import type { FetchedReport } from '../../report.js'
 import { upstreamPathOf, upstreamQueryOf, type QueryValues } from '../endpoint.js'
-import type { UpstreamHttp } from '../../upstream/http.js'
+import { guardedGet, type CallGuard } from '../../upstream/guarded-call.js'
+import type { UpstreamHttp, UpstreamResponse } from '../../upstream/http.js'
 import { statusError } from '../../upstream/status-error.js'
 import type { AppleEndpoint } from './endpoints.js'
 import { normalizeApple } from './normalize.js'
@@ -15,10 +16,19 @@ import type { AppleTokenSigner } from './token.js'
 export class AppleClient {
   private readonly http: UpstreamHttp
   private readonly signer: AppleTokenSigner
+  private readonly guard: CallGuard
+  /** Budgets and back-off are per API key. */
+  private readonly keyId: string
 
-  constructor (http: UpstreamHttp, signer: AppleTokenSigner) {
+  constructor (http: UpstreamHttp, signer: AppleTokenSigner, guard: CallGuard, keyId: string) {
     this.http = http
     this.signer = signer
+    this.guard = guard
+    this.keyId = keyId
+  }
+
+  private async get (path: string): Promise<UpstreamResponse> {
+    return await guardedGet(this.http, this.guard, this.keyId, path, { authorization: `Bearer ${await this.signer.token()}` })
   }
 
   async fetchReport (endpoint: AppleEndpoint, id: string, query: QueryValues): Promise<FetchedReport> {
@@ -27,11 +37,11 @@ export class AppleClient {
     if (grouping !== undefined && query[grouping.filter] === undefined) search.set('groupBy', grouping.groupBy)
     const path = upstreamPathOf(endpoint, id) + (search.size > 0 ? `?${search.toString()}` : '')
 
-    let response = await this.http.get(path, { authorization: `Bearer ${await this.signer.token()}` })
+    let response = await this.get(path)
     if (response.status === 401) {
       // The token may have been revoked or the clock jumped: mint once more, try once more.
       this.signer.invalidate()
-      response = await this.http.get(path, { authorization: `Bearer ${await this.signer.token()}` })
+      response = await this.get(path)
     }
     if (response.status === 200) {
       if (!isAppleMetricResponse.Check(response.json)) {

@@ -10,6 +10,12 @@ export interface GupshupEndpoint extends ReportEndpoint {
   listField: string
   /** Row fields that describe the row rather than measure it. */
   descriptiveFields: string[]
+  /**
+   * Cached per day rather than per range. A day two or more days past is
+   * settled and kept `settledTtlSeconds`; today and yesterday still change
+   * and are kept `ttlSeconds`.
+   */
+  daily: { settledTtlSeconds: number }
 }
 
 export const gupshupEndpoints: GupshupEndpoint[] = [
@@ -47,6 +53,7 @@ export const gupshupEndpoints: GupshupEndpoint[] = [
       metric('cumulativeBill', 'cumulativeBill', 'currency', false),
       metric('gsCap', 'gupshupFeeCap', 'currency', false)
     ],
-    ttlSeconds: 5 * 60
+    ttlSeconds: 5 * 60,
+    daily: { settledTtlSeconds: 24 * 3600 }
   }
 ]

@@ -1,0 +1,181 @@
+/**
+ * Daily usage cached per day, not per requested range: a request is
+ * assembled from cached days and only the missing days are fetched, each
+ * contiguous gap in one upstream call (split into windows of at most
+ * `maxWindowDays`). Days the upstream leaves out are remembered as
+ * known-empty. Concurrent requests share the fetch of a day in flight.
+ */
+import { LRUCache } from 'lru-cache'
+import { DAY_MS, daysBetween } from '../days.js'
+import type { CacheOutcome } from './report-cache.js'
+
+/** One day of one subject, normalized; currency when the upstream named one. */
+export interface DayRow {
+  metrics: Record<string, number>
+  currency?: string
+}
+
+interface DayEntry {
+  /** null: the upstream had nothing for this day. */
+  row: DayRow | null
+  storedAt: number
+  ttlMs: number
+}
+
+export interface DayAnswer {
+  days: Array<[string, DayRow | null]>
+  outcome: CacheOutcome
+  ageSeconds: number
+  freshSeconds: number
+}
+
+/** Fetches [from, to] (both included) and returns the days the upstream had. */
+export type WindowLoader = (from: string, to: string) => Promise<Map<string, DayRow>>
+
+export interface DayRequest {
+  /** Whose days: provider, report and subject. */
+  scope: string
+  from: string
+  to: string
+  load: WindowLoader
+  /** Freshness of a day's figures; 0 disables caching. */
+  ttlMsOf: (day: string) => number
+  /** Days after this are not asked for (nothing happened yet) and not cached. */
+  lastFetchable: string
+  forceRefresh?: boolean
+  /** A background refresh (after a STALE answer) failed. */
+  onBackgroundError?: (error: unknown) => void
+}
+
+export interface DayCacheOptions {
+  maxBytes: number
+  maxStaleMs: number
+  maxWindowDays: number
+  now?: () => number
+}
+
+const ENTRY_OVERHEAD_BYTES = 160
+
+/** Sorted days → runs of consecutive days, each at most `maxDays` long. */
+export function windowsOf (days: string[], maxDays: number): Array<{ from: string, to: string }> {
+  const windows: Array<{ from: string, to: string, length: number }> = []
+  for (const day of [...days].sort()) {
+    const last = windows.at(-1)
+    if (last !== undefined && last.length < maxDays && Date.parse(day) - Date.parse(last.to) === DAY_MS) {
+      last.to = day
+      last.length++
+    } else {
+      windows.push({ from: day, to: day, length: 1 })
+    }
+  }
+  return windows.map(({ from, to }) => ({ from, to }))
+}
+
+export class DayCache {
+  private readonly lru: LRUCache<string, DayEntry>
+  private readonly inflight = new Map<string, Promise<Map<string, DayRow | null>>>()
+  private readonly maxStaleMs: number
+  private readonly maxWindowDays: number
+  private readonly now: () => number
+
+  constructor (options: DayCacheOptions) {
+    this.now = options.now ?? Date.now
+    this.maxStaleMs = options.maxStaleMs
+    this.maxWindowDays = options.maxWindowDays
+    // lru-cache's TTL is the hard expiry (fresh + stale window); freshness is read from storedAt.
+    this.lru = new LRUCache<string, DayEntry>({ maxSize: options.maxBytes, ttlAutopurge: false, perf: { now: this.now }, ttlResolution: 0 })
+  }
+
+  async days (request: DayRequest): Promise<DayAnswer> {
+    const { scope, forceRefresh = false } = request
+    const now = this.now()
+    const all = daysBetween(request.from, request.to)
+    const cached = new Map<string, DayEntry>()
+    for (const day of all) {
+      const entry = this.lru.get(`${scope}/${day}`)
+      if (entry !== undefined) cached.set(day, entry)
+    }
+    const isFresh = (entry: DayEntry | undefined): boolean => entry !== undefined && !forceRefresh && now < entry.storedAt + entry.ttlMs
+    const needed = all.filter((day) => day <= request.lastFetchable && !isFresh(cached.get(day)))
+    const fetched = needed.length === 0 ? undefined : this.fetch(request, needed)
+    const staleCovers = needed.every((day) => cached.has(day))
+
+    let outcome: CacheOutcome = 'HIT'
+    let got = new Map<string, DayRow | null>()
+    if (fetched !== undefined && staleCovers && !forceRefresh) {
+      // Stale-while-revalidate: answer the old days now, refresh behind.
+      fetched.catch((error: unknown) => request.onBackgroundError?.(error))
+      outcome = 'STALE'
+    } else if (fetched !== undefined) {
+      try {
+        got = await fetched
+        outcome = 'MISS'
+      } catch (error) {
+        // Stale-if-error: the last good days, while they last.
+        if (!staleCovers) throw error
+        outcome = 'STALE'
+      }
+    }
+
+    let ageMs = 0
+    let freshMs = Number.POSITIVE_INFINITY
+    const days: Array<[string, DayRow | null]> = all.map((day) => {
+      if (got.has(day)) {
+        freshMs = Math.min(freshMs, request.ttlMsOf(day))
+        return [day, got.get(day) ?? null]
+      }
+      const entry = cached.get(day)
+      if (entry === undefined) return [day, null] // after lastFetchable: nothing yet
+      ageMs = Math.max(ageMs, now - entry.storedAt)
+      freshMs = Math.min(freshMs, Math.max(0, entry.storedAt + entry.ttlMs - now))
+      return [day, entry.row]
+    })
+    return {
+      days,
+      outcome,
+      ageSeconds: Math.floor(ageMs / 1000),
+      freshSeconds: freshMs === Number.POSITIVE_INFINITY ? 0 : Math.floor(freshMs / 1000)
+    }
+  }
+
+  /** The needed days: joins fetches already in flight, fetches the rest in windows. */
+  private async fetch (request: DayRequest, needed: string[]): Promise<Map<string, DayRow | null>> {
+    const pending = new Set<Promise<Map<string, DayRow | null>>>()
+    const missing: string[] = []
+    for (const day of needed) {
+      const inflight = this.inflight.get(`${request.scope}/${day}`)
+      if (inflight !== undefined) pending.add(inflight)
+      else missing.push(day)
+    }
+    for (const window of windowsOf(missing, this.maxWindowDays)) {
+      const days = daysBetween(window.from, window.to)
+      const keys = days.map((day) => `${request.scope}/${day}`)
+      const promise = this.loadWindow(request, window, days, keys)
+      for (const key of keys) this.inflight.set(key, promise)
+      pending.add(promise)
+    }
+    const merged = new Map<string, DayRow | null>()
+    for (const rows of await Promise.all(pending)) for (const [day, row] of rows) merged.set(day, row)
+    return merged
+  }
+
+  private async loadWindow (request: DayRequest, window: { from: string, to: string }, days: string[], keys: string[]): Promise<Map<string, DayRow | null>> {
+    try {
+      const rows = await request.load(window.from, window.to)
+      const storedAt = this.now()
+      const result = new Map<string, DayRow | null>()
+      days.forEach((day, index) => {
+        const row = rows.get(day) ?? null
+        result.set(day, row)
+        const ttlMs = request.ttlMsOf(day)
+        if (ttlMs > 0) {
+          const size = keys[index].length + ENTRY_OVERHEAD_BYTES + (row === null ? 0 : JSON.stringify(row).length)
+          this.lru.set(keys[index], { row, storedAt, ttlMs }, { ttl: ttlMs + this.maxStaleMs, size })
+        }
+      })
+      return result
+    } finally {
+      for (const key of keys) this.inflight.delete(key)
+    }
+  }
+}

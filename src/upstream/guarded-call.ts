@@ -1,0 +1,66 @@
+/**
+ * One upstream GET under the gateway's protections: the 429 back-off shared
+ * by every request of a credential, the credential's budget (each attempt
+ * spends one call), and at most two retries with jittered exponential
+ * back-off on network errors and 5xx, all within one deadline.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { UpstreamError, UpstreamRateLimitedError, type ProviderName } from '../errors.js'
+import type { BackoffGate, Budget, Refusal } from './budget.js'
+import { retryAfterSeconds, type UpstreamHttp, type UpstreamResponse } from './http.js'
+
+export interface CallGuard {
+  provider: ProviderName
+  budget: Budget
+  gate: BackoffGate
+  timeoutMs: number
+  maxRetries: number
+  retryBaseMs: number
+  /** Sees every upstream answer (Apple's quota reads its `X-Rate-Limit`). */
+  onResponse?: (key: string, response: UpstreamResponse) => void
+  random?: () => number
+}
+
+function refused (guard: CallGuard, refusal: Refusal, why: string): UpstreamRateLimitedError {
+  const seconds = Math.max(1, Math.ceil(refusal.retryAfterMs / 1000))
+  return new UpstreamRateLimitedError(guard.provider, seconds, `${guard.provider} ${why}; retry after ${seconds} s.`)
+}
+
+/** `key` names the credential (never the credential itself). */
+export async function guardedGet (http: UpstreamHttp, guard: CallGuard, key: string, path: string, headers: Record<string, string>): Promise<UpstreamResponse> {
+  const deadline = AbortSignal.timeout(guard.timeoutMs)
+  const started = Date.now()
+  const random = guard.random ?? Math.random
+  let last: { response?: UpstreamResponse, error?: unknown } = {}
+  for (let attempt = 0; ; attempt++) {
+    const waiting = guard.gate.check(key)
+    if (waiting !== undefined) throw refused(guard, waiting, 'answered 429 to this credential moments ago')
+    const spent = guard.budget.tryAcquire(key)
+    if (spent !== undefined) {
+      // A retry that the budget cannot afford gives up with what the last attempt got.
+      if (attempt > 0) break
+      throw refused(guard, spent, "call budget of this credential is spent (the gateway never exceeds the upstream's limit)")
+    }
+    try {
+      const response = await http.get(path, headers, deadline)
+      guard.onResponse?.(key, response)
+      if (response.status === 429) {
+        const retryAfter = retryAfterSeconds(response.headers['retry-after'])
+        const waitMs = guard.gate.block(key, retryAfter === undefined ? undefined : retryAfter * 1000)
+        throw refused(guard, { retryAfterMs: waitMs }, 'is rate limiting this gateway')
+      }
+      guard.gate.clear(key)
+      if (response.status < 500) return response
+      last = { response }
+    } catch (error) {
+      // Only transport failures are retried; a timeout has spent the deadline already.
+      if (!(error instanceof UpstreamError)) throw error
+      last = { error }
+    }
+    const backoffMs = random() * guard.retryBaseMs * 2 ** attempt
+    if (attempt >= guard.maxRetries || Date.now() - started + backoffMs >= guard.timeoutMs) break
+    await sleep(backoffMs)
+  }
+  if (last.response !== undefined) return last.response
+  throw last.error
+}
