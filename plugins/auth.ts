@@ -1,6 +1,6 @@
 /**
  * Inbound API keys: `X-API-Key: <key>` or `Authorization: Bearer <key>`,
- * compared in constant time. Off when no keys are configured.
+ * compared in constant time. The app adds the hook only when keys are configured.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
@@ -27,7 +27,6 @@ export default fp<{ apiKeys: string[] }>(async function auth (fastify, options) 
   // Equal-length digests make timingSafeEqual applicable to keys of any length.
   const digests = options.apiKeys.map(digest)
   fastify.decorate('verifyApiKey', async (request: FastifyRequest) => {
-    if (digests.length === 0) return
     const key = presentedKey(request)
     if (key === undefined) throw new UnauthorizedError('Send a gateway API key as `X-API-Key: <key>` or `Authorization: Bearer <key>`.')
     const presented = digest(key)

@@ -6,10 +6,12 @@ import fp from 'fastify-plugin'
 import { GatewayError } from '../src/errors.js'
 
 export default fp(async function noBody (fastify) {
-  fastify.addHook('onRequest', async (request) => {
-    const length = Number(request.headers['content-length'] ?? 0)
-    if (length > 0 || request.headers['transfer-encoding'] !== undefined) {
-      throw new GatewayError({ status: 400, code: 'body_not_allowed', title: 'Body not allowed', detail: `${request.method} requests to this gateway take no body.` })
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const { 'content-length': length, 'transfer-encoding': encoding } = request.headers
+    if ((length !== undefined && length !== '0') || encoding !== undefined) {
+      done(new GatewayError({ status: 400, code: 'body_not_allowed', title: 'Body not allowed', detail: `${request.method} requests to this gateway take no body.` }))
+      return
     }
+    done()
   })
 }, { name: 'no-body' })

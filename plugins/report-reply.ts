@@ -24,10 +24,7 @@ export function matchesEtag (ifNoneMatch: string | undefined, etag: string): boo
 export default fp(async function reportReply (fastify) {
   fastify.decorateReply('sendReport', function (this: FastifyReply, answer: CacheAnswer) {
     const { entry, outcome, ageSeconds, freshSeconds } = answer
-    this.header('x-cache', outcome)
-      .header('age', String(ageSeconds))
-      .header('cache-control', `private, max-age=${freshSeconds}`)
-      .header('etag', entry.etag)
+    this.headers({ 'x-cache': outcome, age: String(ageSeconds), 'cache-control': `private, max-age=${freshSeconds}`, etag: entry.etag })
     if (matchesEtag(this.request.headers['if-none-match'], entry.etag)) return this.code(304).send()
     return this.type('application/json; charset=utf-8').send(entry.body)
   })

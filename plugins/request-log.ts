@@ -3,11 +3,13 @@
  */
 import fp from 'fastify-plugin'
 
+// Callback-style hooks: they run on every request, and skip a promise each.
 export default fp(async function requestLog (fastify) {
-  fastify.addHook('onSend', async (request, reply) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    done()
   })
-  fastify.addHook('onResponse', async (request, reply) => {
+  fastify.addHook('onResponse', (request, reply, done) => {
     request.log.info({
       method: request.method,
       url: request.url,
@@ -16,5 +18,6 @@ export default fp(async function requestLog (fastify) {
       durationMs: Math.round(reply.elapsedTime * 100) / 100,
       cache: reply.getHeader('x-cache')
     }, 'request')
+    done()
   })
 }, { name: 'request-log' })

@@ -93,7 +93,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(reportReply)
   await fastify.register(operationsRoutes)
   await fastify.register(async function usageRoutes (scope) {
-    scope.addHook('onRequest', scope.verifyApiKey)
+    if (options.config.apiKeys.length > 0) scope.addHook('onRequest', scope.verifyApiKey)
     // Registered in this scope, it limits /usage only: health checks and docs stay unlimited.
     await scope.register(rateLimit, rateLimitOptions(options.config))
     await scope.register(appleRoutes)

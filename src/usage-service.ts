@@ -46,12 +46,12 @@ const NOT_FOUND_TTL_MS = 60_000
 
 /** `a=1&b=2` with keys sorted and undefined values left out: one spelling per request. */
 export function canonicalQuery (query: QueryValues): string {
-  const search = new URLSearchParams()
+  let search = ''
   for (const name of Object.keys(query).sort()) {
     const value = query[name]
-    if (value !== undefined) search.set(name, String(value))
+    if (value !== undefined) search += `${search === '' ? '' : '&'}${encodeURIComponent(name)}=${encodeURIComponent(String(value))}`
   }
-  return search.toString()
+  return search
 }
 
 /** The gateway path of a route for one subject and query. */

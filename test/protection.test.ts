@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import fc from 'fast-check'
 import { loadConfig } from '../src/config.js'
-import { addDays, isoDay } from '../src/days.js'
+import { addDays, daysBetween, isoDay } from '../src/days.js'
 import { APPLE_BUILD, GUPSHUP_APP, JSON_HEADERS, appleKeyPair, fixture, gateway, mockedGateway, simulatedGateway } from './helpers.js'
 
 const usage = (from: string, to: string): string => `/usage/gupshup/apps/${GUPSHUP_APP}?from=${from}&to=${to}`
@@ -24,26 +24,34 @@ t.test('Gupshup: after one month is fetched, every sub-range of it costs no upst
     return res.headers['x-cache'] === 'HIT' && JSON.stringify(res.json().data) === JSON.stringify(expected)
   }), { numRuns: 60, seed: 7 })
   t.equal(sims.gupshup.calls.length, 1, 'still one upstream call')
-  const emptyDay = ['2024-01-01', ...monthDays.map((point) => point.start)].find((day, index, days) => index > 0 && addDays(days[index - 1], 1) !== day && addDays(days[index - 1], 1) <= '2024-01-31')
-  if (emptyDay !== undefined) {
-    const quiet = addDays(monthDays.find((point) => point.start >= emptyDay)?.start ?? '2024-01-31', -1)
-    const res = await app.inject(usage(quiet, quiet))
-    t.same(res.json().data, [], `${quiet} had no traffic and is known-empty`)
-    t.equal(sims.gupshup.calls.length, 1, 'a known-empty day is not fetched again')
-  }
+  const present = new Set(monthDays.map((point) => point.start))
+  const quiet = daysBetween('2024-01-01', '2024-01-31').find((day) => !present.has(day))
+  if (quiet === undefined) throw new Error('the simulator left no day of January 2024 empty')
+  const res = await app.inject(usage(quiet, quiet))
+  t.same(res.json().data, [], `${quiet} had no traffic`)
+  t.equal(res.headers['x-cache'], 'HIT', 'and is known-empty')
+  t.equal(sims.gupshup.calls.length, 1, 'a known-empty day is not fetched again')
 })
 
-t.test('Gupshup: only the missing days are fetched, each contiguous gap in one call, windows of at most 31 days', async (t) => {
+t.test('Gupshup: only days missing from the cache are fetched, each gap in one call of at most 31 days', async (t) => {
   const { app, sims } = await simulatedGateway(t)
+  const windows = (): string[][] => sims.gupshup.calls.map(({ from, to }) => [from, to])
+  // A call costs the same whatever its length: a cold gap is widened to 31 days of uncached neighbours.
   await app.inject(usage('2024-01-01', '2024-01-05'))
-  await app.inject(usage('2024-01-10', '2024-01-15'))
-  const whole = await app.inject(usage('2024-01-01', '2024-01-20'))
-  t.equal(whole.headers['x-cache'], 'MISS')
-  t.same(sims.gupshup.calls.slice(2).map(({ from, to }) => [from, to]), [['2024-01-06', '2024-01-09'], ['2024-01-16', '2024-01-20']])
+  t.same(windows(), [['2024-01-01', '2024-01-31']])
+  t.equal((await app.inject(usage('2024-01-10', '2024-01-15'))).headers['x-cache'], 'HIT')
+  await app.inject(usage('2024-01-20', '2024-02-10'))
+  t.same(windows().at(-1), ['2024-02-01', '2024-03-02'], 'only the part not cached')
+  await app.inject(usage('2024-03-10', '2024-03-12'))
+  t.same(windows().at(-1), ['2024-03-10', '2024-04-09'])
+  const bridged = await app.inject(usage('2024-03-01', '2024-03-20'))
+  t.equal(bridged.headers['x-cache'], 'MISS')
+  t.same(windows().at(-1), ['2024-03-03', '2024-03-09'], 'a gap between cached days is fetched alone, in one call')
+  t.equal(sims.gupshup.calls.length, 4)
 
-  const quarter = await app.inject(usage('2024-04-01', '2024-06-30'))
+  const quarter = await app.inject(usage('2024-06-01', '2024-08-31'))
   t.equal(quarter.statusCode, 200)
-  t.same(sims.gupshup.calls.slice(4).map(({ from, to }) => [from, to]), [['2024-04-01', '2024-05-01'], ['2024-05-02', '2024-06-01'], ['2024-06-02', '2024-06-30']])
+  t.same(windows().slice(4), [['2024-06-01', '2024-07-01'], ['2024-07-02', '2024-08-01'], ['2024-08-02', '2024-09-01']])
   t.ok(sims.gupshup.calls.every(({ from, to }) => (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1 <= 31))
 })
 
@@ -58,7 +66,11 @@ t.test('Gupshup: concurrent overlapping requests share the days in flight', asyn
 t.test('Gupshup: 25 distinct one-day requests within a minute never cause an upstream 429', async (t) => {
   const { app, sims } = await simulatedGateway(t)
   const answers = []
-  for (let day = 1; day <= 25; day++) answers.push(await app.inject(usage(`2024-02-${String(day).padStart(2, '0')}`, `2024-02-${String(day).padStart(2, '0')}`)))
+  // Days far apart, so that no fetched window covers another's day.
+  for (let index = 0; index < 25; index++) {
+    const day = addDays('2022-01-01', index * 40)
+    answers.push(await app.inject(usage(day, day)))
+  }
   t.equal(sims.gupshup.calls.filter((call) => call.status === 429).length, 0, 'Gupshup never said 429')
   t.equal(sims.gupshup.calls.length, 10, 'ten calls: the budget of one minute')
   t.equal(answers.filter((res) => res.statusCode === 200).length, 10)
@@ -90,12 +102,12 @@ t.test('Gupshup: settled days are kept a day, today and yesterday a few minutes'
   const { app, sims } = await simulatedGateway(t, { now: () => clock })
   const today = isoDay(clock)
   await app.inject(usage(addDays(today, -6), today))
-  t.same(sims.gupshup.calls.map(({ from, to }) => [from, to]), [[addDays(today, -6), today]])
+  t.same(sims.gupshup.calls.map(({ from, to }) => [from, to]), [[addDays(today, -29), addDays(today, 1)]], 'never past tomorrow (UTC)')
   clock += 10 * 60_000
   const later = await app.inject(usage(addDays(today, -6), today))
   t.equal(later.headers['x-cache'], 'STALE', 'recent days expired: answered at once, refreshed behind')
   await new Promise((resolve) => setTimeout(resolve, 30))
-  t.same(sims.gupshup.calls.slice(1).map(({ from, to }) => [from, to]), [[addDays(today, -1), today]], 'only yesterday and today are refetched')
+  t.same(sims.gupshup.calls.slice(1).map(({ from, to }) => [from, to]), [[addDays(today, -1), addDays(today, 1)]], 'only the recent days are refetched')
   const settled = await app.inject(usage(addDays(today, -6), addDays(today, -2)))
   t.equal(settled.headers['x-cache'], 'HIT')
   t.match(settled.headers['cache-control'], /max-age=(8[0-9]{4})/, 'settled days stay fresh for most of a day')
@@ -104,7 +116,7 @@ t.test('Gupshup: settled days are kept a day, today and yesterday a few minutes'
 t.test('Gupshup: an expired day with a failing upstream answers STALE; a never-seen day answers the error', async (t) => {
   let clock = Date.parse('2026-06-10T12:00:00Z')
   const { app, gupshup } = await mockedGateway(t, { now: () => clock })
-  gupshup.intercept({ path: /usage\?from=2026-06-01&to=2026-06-03/, method: 'GET' }).reply(200, fixture('gupshup-usage') as object, { headers: JSON_HEADERS })
+  gupshup.intercept({ path: /usage\?/, method: 'GET' }).reply(200, fixture('gupshup-usage') as object, { headers: JSON_HEADERS })
   gupshup.intercept({ path: /usage/, method: 'GET' }).reply(500, { status: 'error', message: 'down' }, { headers: JSON_HEADERS }).persist()
   t.equal((await app.inject(usage('2026-06-01', '2026-06-03'))).statusCode, 200)
   clock += 2 * 86_400_000

@@ -1,12 +1,12 @@
 /**
  * Daily usage cached per day, not per requested range: a request is
- * assembled from cached days and only the missing days are fetched, each
- * contiguous gap in one upstream call (split into windows of at most
+ * assembled from cached days and only days missing from the cache are
+ * fetched, each contiguous gap in one upstream call (windows of at most
  * `maxWindowDays`). Days the upstream leaves out are remembered as
  * known-empty. Concurrent requests share the fetch of a day in flight.
  */
 import { LRUCache } from 'lru-cache'
-import { DAY_MS, daysBetween } from '../days.js'
+import { addDays, daysBetween } from '../days.js'
 import type { CacheOutcome } from './report-cache.js'
 
 /** One day of one subject, normalized; currency when the upstream named one. */
@@ -55,21 +55,6 @@ export interface DayCacheOptions {
 }
 
 const ENTRY_OVERHEAD_BYTES = 160
-
-/** Sorted days → runs of consecutive days, each at most `maxDays` long. */
-export function windowsOf (days: string[], maxDays: number): Array<{ from: string, to: string }> {
-  const windows: Array<{ from: string, to: string, length: number }> = []
-  for (const day of [...days].sort()) {
-    const last = windows.at(-1)
-    if (last !== undefined && last.length < maxDays && Date.parse(day) - Date.parse(last.to) === DAY_MS) {
-      last.to = day
-      last.length++
-    } else {
-      windows.push({ from: day, to: day, length: 1 })
-    }
-  }
-  return windows.map(({ from, to }) => ({ from, to }))
-}
 
 export class DayCache {
   private readonly lru: LRUCache<string, DayEntry>
@@ -138,16 +123,32 @@ export class DayCache {
     }
   }
 
-  /** The needed days: joins fetches already in flight, fetches the rest in windows. */
+  /**
+   * The needed days: joins fetches already in flight, fetches the rest in
+   * windows. A call costs one unit of budget whatever its length, so each
+   * window is widened, forward then back, over neighbouring days that are
+   * neither fresh nor in flight, up to `maxWindowDays`: the next request
+   * nearby is then answered from the cache.
+   */
   private async fetch (request: DayRequest, needed: string[]): Promise<Map<string, DayRow | null>> {
     const pending = new Set<Promise<Map<string, DayRow | null>>>()
-    const missing: string[] = []
+    const now = this.now()
+    const open = (day: string): boolean => {
+      const key = `${request.scope}/${day}`
+      if (day > request.lastFetchable || this.inflight.has(key)) return false
+      const entry = this.lru.peek(key)
+      return entry === undefined || request.forceRefresh === true || now >= entry.storedAt + entry.ttlMs
+    }
     for (const day of needed) {
       const inflight = this.inflight.get(`${request.scope}/${day}`)
-      if (inflight !== undefined) pending.add(inflight)
-      else missing.push(day)
-    }
-    for (const window of windowsOf(missing, this.maxWindowDays)) {
+      if (inflight !== undefined) {
+        pending.add(inflight)
+        continue
+      }
+      let [from, to, length] = [day, day, 1]
+      while (length < this.maxWindowDays && open(addDays(to, 1))) [to, length] = [addDays(to, 1), length + 1]
+      while (length < this.maxWindowDays && open(addDays(from, -1))) [from, length] = [addDays(from, -1), length + 1]
+      const window = { from, to }
       const days = daysBetween(window.from, window.to)
       const keys = days.map((day) => `${request.scope}/${day}`)
       const promise = this.loadWindow(request, window, days, keys)
