@@ -1,10 +1,13 @@
 /**
- * HTTP caching semantics of a report answer: X-Cache, Age, Cache-Control,
- * a strong ETag, and 304 for a matching If-None-Match.
+ * HTTP semantics of a report answer: JSON or CSV by Accept, X-Cache, Age,
+ * Cache-Control, a strong ETag per representation, and 304 for a matching
+ * If-None-Match.
  */
 import fp from 'fastify-plugin'
 import type { FastifyReply } from 'fastify'
-import type { CacheAnswer } from '../src/cache/report-cache.js'
+import type { CacheAnswer, CachedReport } from '../src/cache/report-cache.js'
+import { prefersCsv, reportToCsv } from '../src/csv.js'
+import type { UsageReport } from '../src/report.js'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -21,11 +24,26 @@ export function matchesEtag (ifNoneMatch: string | undefined, etag: string): boo
   })
 }
 
+// A cached entry's CSV is built once, and goes when the entry goes.
+const csvOf = new WeakMap<CachedReport, string>()
+
+function csv (entry: CachedReport): string {
+  let text = csvOf.get(entry)
+  if (text === undefined) {
+    text = reportToCsv(JSON.parse(entry.body) as UsageReport)
+    csvOf.set(entry, text)
+  }
+  return text
+}
+
 export default fp(async function reportReply (fastify) {
   fastify.decorateReply('sendReport', function (this: FastifyReply, answer: CacheAnswer) {
     const { entry, outcome, ageSeconds, freshSeconds } = answer
-    this.headers({ 'x-cache': outcome, age: String(ageSeconds), 'cache-control': `private, max-age=${freshSeconds}`, etag: entry.etag })
-    if (matchesEtag(this.request.headers['if-none-match'], entry.etag)) return this.code(304).send()
+    const asCsv = prefersCsv(this.request.headers.accept)
+    const etag = asCsv ? `${entry.etag.slice(0, -1)}-csv"` : entry.etag
+    this.headers({ 'x-cache': outcome, age: String(ageSeconds), 'cache-control': `private, max-age=${freshSeconds}`, etag, vary: 'Accept' })
+    if (matchesEtag(this.request.headers['if-none-match'], etag)) return this.code(304).send()
+    if (asCsv) return this.type('text/csv; charset=utf-8').send(csv(entry))
     return this.type('application/json; charset=utf-8').send(entry.body)
   })
 }, { name: 'report-reply' })

@@ -75,6 +75,7 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, d
     days,
     sources,
     ttlOverrideSeconds: config.cache.ttlOverrideSeconds,
+    maxPages: config.maxPages,
     now,
     onBackgroundError: (error) => { fastify.log.warn({ code: (error as { code?: string }).code }, 'background refresh failed; the stale answer stands') }
   }))

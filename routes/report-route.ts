@@ -6,6 +6,7 @@
 import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { Type, type TObject } from 'typebox'
 import { ID_PATTERN } from '../src/config.js'
+import { reportToCsv } from '../src/csv.js'
 import { problemType } from '../src/problem.js'
 import { totalsOf, unitsOf, type UsageReport } from '../src/report.js'
 import { gatewayPath, type AnyEndpoint } from '../src/usage-service.js'
@@ -25,10 +26,10 @@ const problemResponse = (status: number, code: string, title: string, detail: st
 })
 
 const PROBLEMS = {
-  400: problemResponse(400, 'invalid_parameter', 'Invalid parameter', "The query parameter 'limit' must be at most 200.", 'A parameter is invalid (named in `parameter`), or the upstream rejected the request (`upstream_bad_request`).'),
+  400: problemResponse(400, 'invalid_parameter', 'Invalid parameter', "The query parameter 'limit' must be at most 200.", 'A parameter is invalid (named in `parameter`), the upstream rejected the request (`upstream_bad_request`), or the request has a body (`body_not_allowed`).'),
   401: problemResponse(401, 'unauthorized', 'Unauthorized', 'The API key is not valid for this gateway.', 'No valid gateway API key (only when the gateway has keys).'),
   404: problemResponse(404, 'not_found', 'Not found', "apple has no build 'ace4f47a-0000' (or this API key cannot see it).", 'The upstream has no such subject (`not_found`), or no token is configured for the Gupshup app (`unknown_app`).'),
-  429: problemResponse(429, 'upstream_rate_limited', 'Upstream rate limit reached', 'gupshup is rate limiting this gateway; retry after 42 s.', 'The upstream rate limit is reached; `Retry-After` says when to retry.'),
+  429: problemResponse(429, 'upstream_rate_limited', 'Upstream rate limit reached', 'gupshup call budget of this credential is spent (the gateway never exceeds the upstream\'s limit); retry after 42 s.', 'The upstream budget is spent and nothing stale is cached (`upstream_rate_limited`), or this caller\'s inbound limit is (`rate_limited`); `Retry-After` says when to retry.'),
   502: problemResponse(502, 'upstream_error', 'Upstream error', 'apple answered 503: Service Unavailable', 'The upstream failed (`upstream_error`), sent an unreadable body (`upstream_invalid_response`), or refused the gateway credentials (`upstream_unauthorized`).'),
   503: problemResponse(503, 'provider_not_configured', 'Provider not configured', 'This gateway has no credentials for apple; see the configuration section of the README.', 'The gateway has no credentials for this provider.'),
   504: problemResponse(504, 'upstream_timeout', 'Upstream timeout', 'gupshup did not answer within 10000 ms.', 'The upstream did not answer within UPSTREAM_TIMEOUT_MS.')
@@ -50,11 +51,18 @@ export function exampleReport (endpoint: AnyEndpoint, subjectId: string): UsageR
   }
 }
 
+function freshness (endpoint: AnyEndpoint): string {
+  if (endpoint.provider === 'gupshup') {
+    return `Cached per day, not per range: a settled day (two or more days past) for ${endpoint.daily.settledTtlSeconds} s, recent days for ${endpoint.ttlSeconds} s, unless CACHE_TTL_SECONDS says otherwise; only days missing from the cache cost an upstream call.`
+  }
+  return `Answers from the cache when it can (\`X-Cache\`), fresh for ${endpoint.ttlSeconds} s unless CACHE_TTL_SECONDS says otherwise.`
+}
+
 export function reportRouteSchema (endpoint: AnyEndpoint, params: TObject, querystring: TObject, exampleId: string): Record<string, unknown> {
   return {
     tags: [endpoint.provider],
     summary: endpoint.summary,
-    description: `Upstream: \`GET ${endpoint.upstreamPath}\`. Answers from the cache when it can (\`X-Cache\`), for up to ${endpoint.ttlSeconds} s unless CACHE_TTL_SECONDS says otherwise. Send \`Cache-Control: no-cache\` to force a refresh, \`If-None-Match\` to revalidate.`,
+    description: `Upstream: \`GET ${endpoint.upstreamPath}\`. ${freshness(endpoint)} Send \`Cache-Control: no-cache\` to force a refresh, \`If-None-Match\` to revalidate.`,
     operationId: endpoint.key.replace(/\.(\w)/g, (_, letter: string) => letter.toUpperCase()),
     security: [{ apiKey: [] }, { bearer: [] }],
     params,
@@ -68,7 +76,13 @@ export function reportRouteSchema (endpoint: AnyEndpoint, params: TObject, query
           age: { type: 'integer', description: 'Seconds since the report was fetched upstream.' },
           'cache-control': { type: 'string', description: '`private, max-age=N`: N seconds of freshness left.' }
         },
-        content: { 'application/json': { schema: Type.Ref('UsageReport'), example: exampleReport(endpoint, exampleId) } }
+        content: {
+          'application/json': { schema: Type.Ref('UsageReport'), example: exampleReport(endpoint, exampleId) },
+          'text/csv': {
+            schema: Type.String({ description: 'With `Accept: text/csv`: one row per point (start, end, each dimension, each metric) under a header row.' }),
+            example: reportToCsv(exampleReport(endpoint, exampleId))
+          }
+        }
       },
       304: { description: 'Not modified: the `If-None-Match` tag is current.', type: 'null' },
       ...PROBLEMS

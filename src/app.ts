@@ -9,6 +9,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, 
 import fp from 'fastify-plugin'
 import type { Dispatcher } from 'undici'
 import type { Config } from './config.js'
+import type { ProviderName } from './errors.js'
 import { problemType } from './problem.js'
 import auth from '../plugins/auth.js'
 import errorHandler, { sendProblem } from '../plugins/error-handler.js'
@@ -20,6 +21,7 @@ import swagger from '../plugins/swagger.js'
 import swaggerUi from '../plugins/swagger-ui.js'
 import usage from '../plugins/usage.js'
 import appleRoutes from '../routes/apple/index.js'
+import catalogRoutes from '../routes/catalog.js'
 import gupshupRoutes from '../routes/gupshup/index.js'
 import operationsRoutes from '../routes/operations.js'
 
@@ -29,6 +31,8 @@ export interface AppOptions {
   dispatcher?: Dispatcher
   /** The clock of the cache and of Apple tokens (tests pass a fake one). */
   now?: () => number
+  /** Providers answered by the built-in simulators (demo mode). */
+  simulated?: ProviderName[]
 }
 
 /** Where log lines go instead of stdout (tests read them). */
@@ -96,6 +100,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
     if (options.config.apiKeys.length > 0) scope.addHook('onRequest', scope.verifyApiKey)
     // Registered in this scope, it limits /usage only: health checks and docs stay unlimited.
     await scope.register(rateLimit, rateLimitOptions(options.config))
+    await scope.register(catalogRoutes, { config: options.config, simulated: options.simulated ?? [] })
     await scope.register(appleRoutes)
     await scope.register(gupshupRoutes)
   })

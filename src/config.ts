@@ -37,6 +37,8 @@ export interface Config {
   /** Inbound requests per minute per API key (per client IP when auth is off). */
   rateLimitPerMinute: number
   upstreamTimeoutMs: number
+  /** Most upstream pages one `all=true` request may follow. */
+  maxPages: number
   cache: { ttlOverrideSeconds?: number, maxBytes: number, staleIfErrorSeconds: number }
 }
 
@@ -202,6 +204,7 @@ export function loadConfig (env: Env = process.env): Config {
     apiKeys: apiKeys(env, production),
     rateLimitPerMinute: integer(env, 'GATEWAY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000),
+    maxPages: integer(env, 'MAX_PAGES', 50, 1, 1000),
     cache: {
       ttlOverrideSeconds: ttl === undefined ? undefined : integer(env, 'CACHE_TTL_SECONDS', 0, 0, 31 * 86400),
       maxBytes: bytes(env, 'CACHE_MAX_BYTES', 64 * 1024 * 1024),

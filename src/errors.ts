@@ -47,6 +47,18 @@ export class InvalidParameterError extends GatewayError {
   }
 }
 
+export class TooManyPagesError extends GatewayError {
+  constructor (pages: number, maxPages: number) {
+    super({
+      status: 400,
+      code: 'too_many_pages',
+      title: 'Too many pages',
+      detail: `all=true would follow ${pages} upstream pages; this gateway follows at most ${maxPages}. Raise 'limit' (up to 200), or page with 'cursor'.`,
+      parameter: 'all'
+    })
+  }
+}
+
 export class UnauthorizedError extends GatewayError {
   constructor (detail: string) {
     super({ status: 401, code: 'unauthorized', title: 'Unauthorized', detail })

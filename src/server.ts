@@ -25,7 +25,7 @@ if (simulate.length > 0) {
   config = simulatedConfig(config, simulators, simulate)
 }
 
-const app = await buildApp({ config })
+const app = await buildApp({ config, simulated: simulate })
 if (simulators !== undefined) {
   app.log.warn({ simulated: simulate, apple: simulators.appleBaseUrl, gupshup: simulators.gupshupBaseUrl },
     `DEMO MODE: no credentials for ${simulate.join(' and ')}; answering from the built-in simulators with made-up data`)

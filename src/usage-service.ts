@@ -4,14 +4,14 @@
  * so a caller cannot spend the upstream budget on a missing id.
  */
 import { LRUCache } from 'lru-cache'
-import { NotFoundError, ProviderNotConfiguredError } from './errors.js'
+import { NotFoundError, ProviderNotConfiguredError, TooManyPagesError } from './errors.js'
 import { etagOf, type CacheAnswer, type ReportCache } from './cache/report-cache.js'
 import type { DayCache, DayRow } from './cache/day-cache.js'
 import { addDays, isoDay } from './days.js'
 import type { QueryValues } from './providers/endpoint.js'
 import type { AppleEndpoint } from './providers/apple/endpoints.js'
 import type { GupshupEndpoint } from './providers/gupshup/endpoints.js'
-import type { FetchedReport, UsageReport } from './report.js'
+import { guessMetric, totalsOf, type FetchedReport, type UsageReport } from './report.js'
 
 export type AnyEndpoint = AppleEndpoint | GupshupEndpoint
 
@@ -36,6 +36,8 @@ export interface UsageServiceOptions {
   sources: ReportSources
   /** CACHE_TTL_SECONDS: overrides every report's TTL when set. */
   ttlOverrideSeconds?: number
+  /** Most pages one `all=true` request follows. */
+  maxPages?: number
   now?: () => number
   /** A background refresh failed (the caller already has its STALE answer). */
   onBackgroundError?: (error: unknown) => void
@@ -75,6 +77,7 @@ export class UsageService {
   private readonly onBackgroundError: (error: unknown) => void
   private readonly notFound: LRUCache<string, NotFoundError>
   private readonly notFoundTtlMs: number
+  private readonly maxPages: number
 
   constructor (options: UsageServiceOptions) {
     this.cache = options.cache
@@ -83,6 +86,7 @@ export class UsageService {
     this.ttlOverrideSeconds = options.ttlOverrideSeconds
     this.now = options.now ?? Date.now
     this.onBackgroundError = options.onBackgroundError ?? (() => {})
+    this.maxPages = options.maxPages ?? 50
     this.notFoundTtlMs = Math.min(NOT_FOUND_TTL_MS, (options.ttlOverrideSeconds ?? Number.POSITIVE_INFINITY) * 1000)
     this.notFound = new LRUCache({ max: 10_000, ttl: Math.max(1, this.notFoundTtlMs), perf: { now: this.now }, ttlResolution: 0 })
   }
@@ -97,9 +101,9 @@ export class UsageService {
     const missing = forceRefresh ? undefined : this.notFound.get(subject)
     if (missing !== undefined) throw missing
     try {
-      return endpoint.provider === 'gupshup'
-        ? await this.dailyReport(endpoint, id, query, forceRefresh)
-        : await this.appleReport(endpoint, id, query, forceRefresh)
+      if (endpoint.provider === 'gupshup') return await this.dailyReport(endpoint, id, query, forceRefresh)
+      if (query.all === true) return await this.allPages(endpoint, id, query, forceRefresh)
+      return await this.appleReport(endpoint, id, query, forceRefresh)
     } catch (error) {
       if (error instanceof NotFoundError && this.notFoundTtlMs > 0) this.notFound.set(subject, error)
       throw error
@@ -118,6 +122,50 @@ export class UsageService {
       return serialize(fetched, fetched.nextCursor === null ? null : gatewayPath(endpoint, id, { ...query, cursor: fetched.nextCursor }))
     }
     return await this.cache.fetch(this.keyOf(endpoint, id, query), this.ttlMs(endpoint.ttlSeconds), load, forceRefresh)
+  }
+
+  /**
+   * Every page of a paged report as one: each page is fetched (and cached)
+   * on its own, within the budget; the cap is checked once the first page
+   * says how many there are.
+   */
+  private async allPages (endpoint: AppleEndpoint, id: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
+    const { all, cursor, ...pageQuery } = query
+    const pages: CacheAnswer[] = []
+    let next: string | undefined = typeof cursor === 'string' ? cursor : undefined
+    let first: UsageReport | undefined
+    const data: UsageReport['data'] = []
+    do {
+      const page = await this.appleReport(endpoint, id, { ...pageQuery, cursor: next }, forceRefresh)
+      const report = JSON.parse(page.entry.body) as UsageReport
+      if (first === undefined) {
+        first = report
+        const count = report.paging.limit === null ? 1 : Math.ceil(report.paging.total / Math.max(1, report.paging.limit))
+        if (count > this.maxPages) throw new TooManyPagesError(count, this.maxPages)
+      } else if (pages.length >= this.maxPages) {
+        throw new TooManyPagesError(pages.length + 1, this.maxPages)
+      }
+      pages.push(page)
+      data.push(...report.data)
+      next = report.paging.next === null ? undefined : new URL(report.paging.next, 'http://gateway').searchParams.get('cursor') ?? undefined
+    } while (next !== undefined)
+    const additive = new Map(endpoint.metrics.map((def) => [def.name, def.additive]))
+    const units = { ...first.units }
+    for (const page of pages.slice(1)) Object.assign(units, (JSON.parse(page.entry.body) as UsageReport).units)
+    const body = JSON.stringify({
+      ...first,
+      units,
+      data,
+      totals: totalsOf(data, (name) => additive.get(name) ?? guessMetric(name).additive),
+      paging: { total: first.paging.total, limit: first.paging.limit, next: null }
+    } satisfies UsageReport)
+    const outcomes = new Set(pages.map((page) => page.outcome))
+    return {
+      entry: { body, etag: etagOf(body), storedAt: this.now() - Math.max(...pages.map((page) => page.ageSeconds)) * 1000, ttlMs: 0 },
+      outcome: outcomes.has('MISS') ? 'MISS' : outcomes.has('STALE') ? 'STALE' : 'HIT',
+      ageSeconds: Math.max(...pages.map((page) => page.ageSeconds)),
+      freshSeconds: Math.min(...pages.map((page) => page.freshSeconds))
+    }
   }
 
   /** Assembled from days, each cached on its own; only missing days cost an upstream call. */

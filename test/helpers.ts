@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
+import type { ProviderName } from '../src/errors.js'
 import { simulatedConfig, startSimulators, type RunningSimulators, type SimulatorOptions } from '../src/simulators/index.js'
 
 export interface Gateway {
@@ -32,7 +33,7 @@ export interface GatewayOptions {
   now?: () => number
 }
 
-export async function gateway (t: Test, options: GatewayOptions & { config?: Config } = {}): Promise<Gateway> {
+export async function gateway (t: Test, options: GatewayOptions & { config?: Config, simulated?: ProviderName[] } = {}): Promise<Gateway> {
   const config = options.config ?? loadConfig({ LOG_LEVEL: 'info', ...options.env })
   const rawLogs: string[] = []
   const stream = new Writable({
@@ -41,7 +42,7 @@ export async function gateway (t: Test, options: GatewayOptions & { config?: Con
       done()
     }
   })
-  const app = await buildApp({ config, dispatcher: options.dispatcher, now: options.now }, { logStream: stream })
+  const app = await buildApp({ config, dispatcher: options.dispatcher, now: options.now, simulated: options.simulated }, { logStream: stream })
   t.teardown(async () => { await app.close() })
   return {
     app,
@@ -57,7 +58,7 @@ export async function simulatedGateway (t: Test, options: GatewayOptions & Simul
   t.teardown(async () => { await sims.close() })
   const base = loadConfig({ LOG_LEVEL: 'info', ...options.env })
   const config = simulatedConfig(base, sims, ['apple', 'gupshup'])
-  return { ...await gateway(t, { ...options, config }), sims }
+  return { ...await gateway(t, { ...options, config, simulated: ['apple', 'gupshup'] }), sims }
 }
 
 export const APPLE_APP = '6447306070'

@@ -29,10 +29,15 @@ export interface AppleSimulator {
   calls: string[]
 }
 
-/** Apps, builds and testers the simulator knows; any other id is a 404. */
+/** Apps, builds, groups and testers the simulator knows; any other id is a 404. */
 export const APPLE_DEMO = {
   apps: { 6447306070: 931, 6448250830: 12 } as Record<string, number>,
   builds: ['ace4f47a-60ae-4ed6-954f-c4e61c7baab0', '2f5c4b0e-9d1a-4c3e-8f7b-1a2b3c4d5e6f', '7e9d8c7b-6a5f-4e3d-9c2b-0a1b2c3d4e5f'],
+  /** Beta groups: their app, and how many of its first testers are members. */
+  groups: {
+    'a1b2c3d4-0000-4000-8000-000000000001': { app: '6447306070', members: 240 },
+    'a1b2c3d4-0000-4000-8000-000000000002': { app: '6448250830', members: 12 }
+  } as Record<string, { app: string, members: number }>,
   /** A tester of app 6448250830, as in Apple's filter example. */
   tester: 'cd082742-b2ec-4e63-b63f-6732f3e7abdd'
 }
@@ -153,47 +158,121 @@ export function createAppleSimulator (options: AppleSimulatorOptions): AppleSimu
     }
   })
 
-  server.get<{ Params: { id: string }, Querystring: Record<string, string> }>('/v1/apps/:id/metrics/betaTesterUsages', async (request, reply) => {
-    if (!await authorize(request, reply)) return reply
-    const { id } = request.params
-    const query = new URLSearchParams(request.query)
+  /** One page of tester usage groups over `population`, keyed by `dimension`. */
+  function testerPage (request: FastifyRequest, reply: FastifyReply, population: string[], dimension: { name: string, of: (member: string) => string }, type: string): unknown {
+    const query = new URLSearchParams(request.query as Record<string, string>)
     const period = query.get('period') ?? 'P365D'
     if (PERIOD_DAYS[period] === undefined) return invalidParameter(reply, 'period', `'${period}' is not a valid value for the parameter 'period'.`)
-    const limit = Number(query.get('limit') ?? 50)
-    if (!Number.isInteger(limit) || limit < 1 || limit > 200) return invalidParameter(reply, 'limit', `'${query.get('limit') ?? ''}' is not a valid value for the parameter 'limit'. The maximum is 200.`)
-    const filter = query.get('filter[betaTesters]')
-    if (filter === null && query.get('groupBy') !== 'betaTesters') {
-      return appleError(reply, { status: 400, code: 'PARAMETER_ERROR.REQUIRED', title: 'A required parameter is missing.', detail: "This endpoint requires either the 'groupBy' or the 'filter[betaTesters]' parameter." })
-    }
-    if (APPLE_DEMO.apps[id] === undefined) return notFound(reply, 'apps', id)
-    let testers = testersOf(id)
-    if (filter !== null) testers = testers.filter((tester) => tester === filter)
-    const cursor = query.get('cursor')
-    const offset = cursor === null ? 0 : Number(/^offset:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString())?.[1] ?? Number.NaN)
-    if (!Number.isInteger(offset)) return invalidParameter(reply, 'cursor', `'${cursor ?? ''}' is not a valid cursor for this request.`)
-    const page = testers.slice(offset, offset + limit)
+    const page = pageOf(request, reply, query, population)
+    if (page === undefined) return reply
     const days = PERIOD_DAYS[period]
     return {
-      data: page.map((tester) => {
-        const random = randomFrom(`tester/${id}/${tester}/${period}`)
+      data: page.items.map((member) => {
+        const random = randomFrom(`tester/${request.url.split('?')[0]}/${member}/${period}`)
         const sessions = intBelow(random, 3 * days)
         return {
-          type: 'appsBetaTesterUsages',
+          type,
           dataPoints: [{
             start: date(now() - days * DAY_MS),
             end: date(now()),
             values: { crashCount: intBelow(random, 1 + Math.floor(sessions / 10)), sessionCount: sessions, feedbackCount: intBelow(random, 1 + Math.floor(sessions / 20)) }
           }],
           dimensions: {
-            betaTesters: {
-              data: dimensionRef('betaTesters', tester),
-              links: { related: `/v1/betaTesters/${tester}` }
+            [dimension.name]: {
+              data: dimensionRef(dimension.name, dimension.of(member)),
+              links: { related: `/v1/${dimension.name}/${dimension.of(member)}` }
             }
           }
         }
       }),
-      links: linksOf(request, query, offset + limit < testers.length ? offset + limit : null),
-      meta: { paging: { total: testers.length, limit } }
+      links: page.links,
+      meta: { paging: { total: population.length, limit: page.limit } }
+    }
+  }
+
+  /** `limit` and `cursor` applied to `items`, or undefined after answering a 400. */
+  function pageOf (request: FastifyRequest, reply: FastifyReply, query: URLSearchParams, items: string[]): { items: string[], limit: number, links: Record<string, string> } | undefined {
+    const limit = Number(query.get('limit') ?? 50)
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
+      invalidParameter(reply, 'limit', `'${query.get('limit') ?? ''}' is not a valid value for the parameter 'limit'. The maximum is 200.`)
+      return undefined
+    }
+    const cursor = query.get('cursor')
+    const offset = cursor === null ? 0 : Number(/^offset:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString())?.[1] ?? Number.NaN)
+    if (!Number.isInteger(offset)) {
+      invalidParameter(reply, 'cursor', `'${cursor ?? ''}' is not a valid cursor for this request.`)
+      return undefined
+    }
+    return { items: items.slice(offset, offset + limit), limit, links: linksOf(request, query, offset + limit < items.length ? offset + limit : null) }
+  }
+
+  /** Apple wants groupBy=betaTesters or filter[betaTesters]; the filter narrows the population. */
+  function groupedTesters (request: FastifyRequest, reply: FastifyReply, testers: string[], type: string): unknown {
+    const query = new URLSearchParams(request.query as Record<string, string>)
+    const filter = query.get('filter[betaTesters]')
+    if (filter === null && query.get('groupBy') !== 'betaTesters') {
+      return appleError(reply, { status: 400, code: 'PARAMETER_ERROR.REQUIRED', title: 'A required parameter is missing.', detail: "This endpoint requires either the 'groupBy' or the 'filter[betaTesters]' parameter." })
+    }
+    const population = filter === null ? testers : testers.filter((tester) => tester === filter)
+    return testerPage(request, reply, population, { name: 'betaTesters', of: (tester) => tester }, type)
+  }
+
+  server.get<{ Params: { id: string } }>('/v1/apps/:id/metrics/betaTesterUsages', async (request, reply) => {
+    if (!await authorize(request, reply)) return reply
+    if (APPLE_DEMO.apps[request.params.id] === undefined) return notFound(reply, 'apps', request.params.id)
+    return groupedTesters(request, reply, testersOf(request.params.id), 'appsBetaTesterUsages')
+  })
+
+  server.get<{ Params: { id: string } }>('/v1/betaGroups/:id/metrics/betaTesterUsages', async (request, reply) => {
+    if (!await authorize(request, reply)) return reply
+    const group = APPLE_DEMO.groups[request.params.id]
+    if (group === undefined) return notFound(reply, 'betaGroups', request.params.id)
+    return groupedTesters(request, reply, testersOf(group.app).slice(0, group.members), 'betaGroupsBetaTesterUsages')
+  })
+
+  server.get<{ Params: { id: string }, Querystring: Record<string, string> }>('/v1/betaTesters/:id/metrics/betaTesterUsages', async (request, reply) => {
+    if (!await authorize(request, reply)) return reply
+    const app = request.query['filter[apps]']
+    if (app === undefined) {
+      return appleError(reply, { status: 400, code: 'PARAMETER_ERROR.REQUIRED', title: 'A required parameter is missing.', detail: "The parameter 'filter[apps]' is required.", parameter: 'filter[apps]' })
+    }
+    const apps = Object.keys(APPLE_DEMO.apps).filter((appId) => testersOf(appId).includes(request.params.id))
+    if (apps.length === 0) return notFound(reply, 'betaTesters', request.params.id)
+    return testerPage(request, reply, apps.filter((appId) => appId === app), { name: 'apps', of: (appId) => appId }, 'betaTesterUsages')
+  })
+
+  server.get<{ Params: { id: string }, Querystring: Record<string, string> }>('/v1/betaGroups/:id/metrics/publicLinkUsages', async (request, reply) => {
+    if (!await authorize(request, reply)) return reply
+    const group = APPLE_DEMO.groups[request.params.id]
+    if (group === undefined) return notFound(reply, 'betaGroups', request.params.id)
+    const page = pageOf(request, reply, new URLSearchParams(request.query), [request.params.id])
+    if (page === undefined) return reply
+    const random = randomFrom(`public-link/${request.params.id}`)
+    const views = 50 + intBelow(random, 2000)
+    const accepted = Math.floor(views * (0.2 + random() * 0.5))
+    const declined = views - accepted
+    const round2 = (value: number): number => Math.round(value * 100) / 100
+    const notRelevantRatio = round2(random() * 0.5)
+    const notClearRatio = round2(random() * (1 - notRelevantRatio))
+    return {
+      data: page.items.map(() => ({
+        type: 'betaPublicLinkUsages',
+        dataPoints: [{
+          start: date(now() - 30 * DAY_MS),
+          end: date(now()),
+          values: {
+            viewCount: views,
+            acceptedCount: accepted,
+            didNotAcceptCount: declined - Math.floor(declined / 4),
+            didNotMeetCriteriaCount: Math.floor(declined / 4),
+            notRelevantRatio,
+            notClearRatio,
+            notInterestingRatio: round2(1 - notRelevantRatio - notClearRatio)
+          }
+        }]
+      })),
+      links: page.links,
+      meta: { paging: { total: 1, limit: page.limit } }
     }
   })
 

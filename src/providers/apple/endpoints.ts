@@ -15,6 +15,9 @@ export interface AppleEndpoint extends ReportEndpoint {
 // TestFlight metrics change at most daily.
 const METRICS_TTL_SECONDS = 15 * 60
 
+const testerQuery = { period: 'period', testerId: 'filter[betaTesters]', limit: 'limit', cursor: 'cursor' }
+const byTester = { filter: 'testerId', groupBy: 'betaTesters' }
+
 const testerMetrics = [
   metric('crashCount', 'crashes'),
   metric('sessionCount', 'sessions'),
@@ -50,10 +53,61 @@ export const appleEndpoints: AppleEndpoint[] = [
     summary: "TestFlight usage of an app's beta testers, one point per tester (or one tester's).",
     subject: { type: 'app', param: 'appId' },
     upstreamPath: '/v1/apps/{id}/metrics/betaTesterUsages',
-    query: { period: 'period', testerId: 'filter[betaTesters]', limit: 'limit', cursor: 'cursor' },
+    query: testerQuery,
     paged: true,
     dimensions: { betaTesters: 'betaTester' },
-    groupByUnlessFiltered: { filter: 'testerId', groupBy: 'betaTesters' },
+    groupByUnlessFiltered: byTester,
+    metrics: testerMetrics,
+    ttlSeconds: METRICS_TTL_SECONDS
+  },
+  {
+    provider: 'apple',
+    key: 'apple.betaGroups.betaTesterUsages',
+    report: 'betaTesterUsages',
+    route: '/usage/apple/beta-groups/:groupId/beta-testers',
+    summary: "TestFlight usage of a beta group's testers, one point per tester (or one tester's).",
+    subject: { type: 'betaGroup', param: 'groupId' },
+    upstreamPath: '/v1/betaGroups/{id}/metrics/betaTesterUsages',
+    query: testerQuery,
+    paged: true,
+    dimensions: { betaTesters: 'betaTester' },
+    groupByUnlessFiltered: byTester,
+    metrics: testerMetrics,
+    ttlSeconds: METRICS_TTL_SECONDS
+  },
+  {
+    provider: 'apple',
+    key: 'apple.betaGroups.publicLinkUsages',
+    report: 'publicLinkUsages',
+    route: '/usage/apple/beta-groups/:groupId/public-link',
+    summary: "How a beta group's public TestFlight link did: views, acceptances and why people declined.",
+    subject: { type: 'betaGroup', param: 'groupId' },
+    upstreamPath: '/v1/betaGroups/{id}/metrics/publicLinkUsages',
+    query: { limit: 'limit', cursor: 'cursor' },
+    paged: true,
+    dimensions: {},
+    metrics: [
+      metric('viewCount', 'views'),
+      metric('acceptedCount', 'accepted'),
+      metric('didNotAcceptCount', 'didNotAccept'),
+      metric('didNotMeetCriteriaCount', 'didNotMeetCriteria'),
+      metric('notRelevantRatio', 'notRelevantRatio', 'ratio'),
+      metric('notClearRatio', 'notClearRatio', 'ratio'),
+      metric('notInterestingRatio', 'notInterestingRatio', 'ratio')
+    ],
+    ttlSeconds: METRICS_TTL_SECONDS
+  },
+  {
+    provider: 'apple',
+    key: 'apple.betaTesters.betaTesterUsages',
+    report: 'betaTesterUsages',
+    route: '/usage/apple/beta-testers/:testerId',
+    summary: "One beta tester's TestFlight usage of one app.",
+    subject: { type: 'betaTester', param: 'testerId' },
+    upstreamPath: '/v1/betaTesters/{id}/metrics/betaTesterUsages',
+    query: { appId: 'filter[apps]', period: 'period', limit: 'limit', cursor: 'cursor' },
+    paged: true,
+    dimensions: { apps: 'app' },
     metrics: testerMetrics,
     ttlSeconds: METRICS_TTL_SECONDS
   }

@@ -1,0 +1,101 @@
+/**
+ * GET /usage: what this deployment can answer. Internal apps and the
+ * Swagger UI discover the API from it.
+ */
+import type { FastifyPluginAsync } from 'fastify'
+import { Type, type TObject, type TSchema } from 'typebox'
+import type { Config } from '../src/config.js'
+import type { ProviderName } from '../src/errors.js'
+import { appleEndpoints } from '../src/providers/apple/endpoints.js'
+import { gupshupEndpoints } from '../src/providers/gupshup/endpoints.js'
+import type { AnyEndpoint } from '../src/usage-service.js'
+import { appleRouteParams } from './apple/schemas.js'
+import { gupshupRouteParams } from './gupshup/schemas.js'
+import type { RouteParams } from './report-route.js'
+
+const Parameter = Type.Object({
+  name: Type.String(),
+  in: Type.Union([Type.Literal('path'), Type.Literal('query')]),
+  required: Type.Boolean(),
+  description: Type.String(),
+  schema: Type.Object({}, { additionalProperties: true, description: 'The JSON Schema the value must meet.' })
+})
+
+const CatalogSchema = Type.Object({
+  providers: Type.Array(Type.Object({
+    name: Type.Union([Type.Literal('apple'), Type.Literal('gupshup')]),
+    status: Type.Union([Type.Literal('configured'), Type.Literal('simulated'), Type.Literal('not_configured')], {
+      description: '`simulated`: answered by the built-in simulators (demo mode); `not_configured`: its routes answer 503.'
+    }),
+    reports: Type.Array(Type.Object({
+      report: Type.String(),
+      route: Type.String({ description: 'OpenAPI-style path template.' }),
+      summary: Type.String(),
+      subject: Type.String(),
+      upstream: Type.String(),
+      paged: Type.Boolean(),
+      parameters: Type.Array(Parameter),
+      metrics: Type.Array(Type.Object({
+        name: Type.String(),
+        upstream: Type.String(),
+        unit: Type.String({ description: '`count`, `ratio`, or `currency` (the report says which ISO 4217 code).' }),
+        additive: Type.Boolean({ description: 'Summed into `totals`.' })
+      })),
+      cacheTtlSeconds: Type.Integer({ description: 'Freshness of a cached answer (for Gupshup daily usage: of a recent day).' }),
+      settledCacheTtlSeconds: Type.Optional(Type.Integer({ description: 'Freshness of a settled day (Gupshup daily usage).' }))
+    }))
+  }))
+}, { $id: 'Catalog', title: 'Catalog' })
+
+function parametersOf (params: RouteParams): Array<Record<string, unknown>> {
+  const list = (schema: TObject, place: 'path' | 'query'): Array<Record<string, unknown>> =>
+    Object.entries(schema.properties as Record<string, TSchema & { description?: string }>).map(([name, property]) => ({
+      name,
+      in: place,
+      required: place === 'path' || (schema.required ?? []).includes(name),
+      description: property.description ?? '',
+      schema: Object.fromEntries(Object.entries(property).filter(([key]) => key !== 'description' && key !== 'examples'))
+    }))
+  return [...list(params.params, 'path'), ...list(params.querystring, 'query')]
+}
+
+export interface CatalogOptions {
+  config: Config
+  simulated: ProviderName[]
+}
+
+const catalogRoutes: FastifyPluginAsync<CatalogOptions> = async (fastify, { config, simulated }) => {
+  const status = (provider: ProviderName, configured: boolean): 'configured' | 'simulated' | 'not_configured' =>
+    simulated.includes(provider) ? 'simulated' : configured ? 'configured' : 'not_configured'
+  const reportsOf = (endpoints: AnyEndpoint[], params: Record<string, RouteParams>): unknown[] => endpoints.map((endpoint) => ({
+    report: endpoint.report,
+    route: endpoint.route.replace(/:(\w+)/g, '{$1}'),
+    summary: endpoint.summary,
+    subject: endpoint.subject.type,
+    upstream: endpoint.upstreamPath,
+    paged: endpoint.paged,
+    parameters: parametersOf(params[endpoint.key]),
+    metrics: endpoint.metrics.map(({ name, upstream, unit, additive }) => ({ name, upstream, unit, additive })),
+    cacheTtlSeconds: config.cache.ttlOverrideSeconds ?? endpoint.ttlSeconds,
+    ...(endpoint.provider === 'gupshup' ? { settledCacheTtlSeconds: config.cache.ttlOverrideSeconds ?? endpoint.daily.settledTtlSeconds } : {})
+  }))
+  // What the deployment can answer does not change while it runs: build it once.
+  const catalog = {
+    providers: [
+      { name: 'apple', status: status('apple', config.apple.credentials !== undefined), reports: reportsOf(appleEndpoints, appleRouteParams) },
+      { name: 'gupshup', status: status('gupshup', Object.keys(config.gupshup.appTokens).length > 0), reports: reportsOf(gupshupEndpoints, gupshupRouteParams) }
+    ]
+  }
+  fastify.addSchema(CatalogSchema)
+  fastify.get('/usage', {
+    schema: {
+      tags: ['operations'],
+      summary: 'What this deployment can answer: each provider, each report with its route, parameters, metrics and cache TTL.',
+      operationId: 'catalog',
+      security: [{ apiKey: [] }, { bearer: [] }],
+      response: { 200: { description: 'The catalog.', content: { 'application/json': { schema: Type.Ref('Catalog') } } } }
+    }
+  }, async () => catalog)
+}
+
+export default catalogRoutes

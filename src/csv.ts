@@ -1,0 +1,53 @@
+/**
+ * A report as CSV, for people who open usage in a spreadsheet: one row per
+ * point (start, end, each dimension, each metric) under a header row.
+ */
+import type { UsageReport } from './report.js'
+
+/** RFC 4180 quoting; a text cell a spreadsheet would run as a formula is prefixed with '. */
+function cell (value: string | number | undefined): string {
+  if (value === undefined) return ''
+  if (typeof value === 'number') return String(value)
+  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
+}
+
+export function reportToCsv (report: UsageReport): string {
+  const dimensions = [...new Set(report.data.flatMap((point) => Object.keys(point.dimensions)))]
+  const metrics = [...new Set([...Object.keys(report.units), ...report.data.flatMap((point) => Object.keys(point.metrics))])]
+  const rows = [['start', 'end', ...dimensions, ...metrics].map(cell).join(',')]
+  for (const point of report.data) {
+    const metricValues = point.metrics as Record<string, number>
+    const dimensionValues = point.dimensions as Record<string, string>
+    rows.push([point.start, point.end, ...dimensions.map((name) => dimensionValues[name]), ...metrics.map((name) => metricValues[name])].map(cell).join(','))
+  }
+  return `${rows.join('\r\n')}\r\n`
+}
+
+type MediaRange = { type: string, q: number }
+
+function parseAccept (accept: string): MediaRange[] {
+  return accept.split(',').map((part) => {
+    const [type, ...params] = part.trim().toLowerCase().split(';')
+    const q = params.map((param) => /^\s*q=([\d.]+)\s*$/.exec(param)?.[1]).find((value) => value !== undefined)
+    return { type: type.trim(), q: q === undefined ? 1 : Number(q) }
+  })
+}
+
+/** The quality a media type gets from Accept, and whether an exact range gave it. */
+function quality (ranges: MediaRange[], type: string): { q: number, exact: boolean } {
+  const exact = ranges.find((range) => range.type === type)
+  if (exact !== undefined) return { q: exact.q, exact: true }
+  const wildcard = ranges.find((range) => range.type === `${type.split('/')[0]}/*`) ?? ranges.find((range) => range.type === '*/*')
+  return { q: wildcard?.q ?? 0, exact: false }
+}
+
+/** CSV only when the caller prefers it to JSON; JSON stays the default. */
+export function prefersCsv (accept: string | undefined): boolean {
+  // The common case, no mention of text at all, is decided without parsing.
+  if (accept === undefined || !/text\//i.test(accept)) return false
+  const ranges = parseAccept(accept)
+  const csv = quality(ranges, 'text/csv')
+  const json = quality(ranges, 'application/json')
+  return csv.q > json.q || (csv.q > 0 && csv.q === json.q && csv.exact && !json.exact)
+}
