@@ -11,6 +11,7 @@ import { ReportCache } from '../src/cache/report-cache.js'
 import { AppleClient } from '../src/providers/apple/client.js'
 import { AppleTokenSigner } from '../src/providers/apple/token.js'
 import { GupshupClient } from '../src/providers/gupshup/client.js'
+import { GupshupTokens } from '../src/providers/gupshup/tokens.js'
 import { AppleQuota, BackoffGate, SlidingWindowBudget } from '../src/upstream/budget.js'
 import { UpstreamHttp } from '../src/upstream/http.js'
 import { UsageService, type ReportSources } from '../src/usage-service.js'
@@ -54,7 +55,10 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, d
     sources.apple = client
     clients.push(client)
   }
-  if (Object.keys(gupshup.appTokens).length > 0) {
+  if (Object.keys(gupshup.appTokens).length > 0 || gupshup.partner !== undefined) {
+    const http = new UpstreamHttp({ provider: 'gupshup', baseUrl: gupshup.baseUrl, timeoutMs, dispatcher })
+    // Gupshup's partner login is limited to 10 a minute, like its app tokens.
+    const tokens = new GupshupTokens({ http, appTokens: gupshup.appTokens, partner: gupshup.partner, loginBudget: new SlidingWindowBudget(10, GUPSHUP_WINDOW_MS, now), now })
     const guard = {
       provider: 'gupshup' as const,
       budget: new SlidingWindowBudget(gupshup.rateLimitPerMinute, GUPSHUP_WINDOW_MS, now),
@@ -62,7 +66,7 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, d
       timeoutMs,
       ...RETRIES
     }
-    const client = new GupshupClient(new UpstreamHttp({ provider: 'gupshup', baseUrl: gupshup.baseUrl, timeoutMs, dispatcher }), gupshup.appTokens, guard)
+    const client = new GupshupClient(http, tokens, guard, now)
     sources.gupshup = client
     clients.push(client)
   }

@@ -41,8 +41,8 @@ const CatalogSchema = Type.Object({
         unit: Type.String({ description: '`count`, `ratio`, or `currency` (the report says which ISO 4217 code).' }),
         additive: Type.Boolean({ description: 'Summed into `totals`.' })
       })),
-      cacheTtlSeconds: Type.Integer({ description: 'Freshness of a cached answer (for Gupshup daily usage: of a recent day).' }),
-      settledCacheTtlSeconds: Type.Optional(Type.Integer({ description: 'Freshness of a settled day (Gupshup daily usage).' }))
+      cacheTtlSeconds: Type.Integer({ description: 'Freshness of a cached answer (of a recent day, where days settle).' }),
+      settledCacheTtlSeconds: Type.Optional(Type.Integer({ description: 'Freshness once the days covered are two or more days past (Gupshup).' }))
     }))
   }))
 }, { $id: 'Catalog', title: 'Catalog' })
@@ -58,6 +58,10 @@ function parametersOf (params: RouteParams): Array<Record<string, unknown>> {
     }))
   return [...list(params.params, 'path'), ...list(params.querystring, 'query')]
 }
+
+/** A Gupshup report's freshness once the days it covers are settled, if it has one. */
+const settledTtlOf = (endpoint: AnyEndpoint): number | undefined =>
+  endpoint.provider === 'gupshup' ? endpoint.daily?.settledTtlSeconds ?? endpoint.settledTtlSeconds : undefined
 
 export interface CatalogOptions {
   config: Config
@@ -77,13 +81,13 @@ const catalogRoutes: FastifyPluginAsync<CatalogOptions> = async (fastify, { conf
     parameters: parametersOf(params[endpoint.key]),
     metrics: endpoint.metrics.map(({ name, upstream, unit, additive }) => ({ name, upstream, unit, additive })),
     cacheTtlSeconds: config.cache.ttlOverrideSeconds ?? endpoint.ttlSeconds,
-    ...(endpoint.provider === 'gupshup' ? { settledCacheTtlSeconds: config.cache.ttlOverrideSeconds ?? endpoint.daily.settledTtlSeconds } : {})
+    ...(settledTtlOf(endpoint) === undefined ? {} : { settledCacheTtlSeconds: config.cache.ttlOverrideSeconds ?? settledTtlOf(endpoint) })
   }))
   // What the deployment can answer does not change while it runs: build it once.
   const catalog = {
     providers: [
       { name: 'apple', status: status('apple', config.apple.credentials !== undefined), reports: reportsOf(appleEndpoints, appleRouteParams) },
-      { name: 'gupshup', status: status('gupshup', Object.keys(config.gupshup.appTokens).length > 0), reports: reportsOf(gupshupEndpoints, gupshupRouteParams) }
+      { name: 'gupshup', status: status('gupshup', Object.keys(config.gupshup.appTokens).length > 0 || config.gupshup.partner !== undefined), reports: reportsOf(gupshupEndpoints, gupshupRouteParams) }
     ]
   }
   fastify.addSchema(CatalogSchema)

@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { Type, type TObject } from 'typebox'
-import { ID_PATTERN } from '../src/config.js'
+import { ID_PATTERN } from '../src/patterns.js'
 import { reportToCsv } from '../src/csv.js'
 import { problemType } from '../src/problem.js'
 import { totalsOf, unitsOf, type UsageReport } from '../src/report.js'
@@ -52,8 +52,11 @@ export function exampleReport (endpoint: AnyEndpoint, subjectId: string): UsageR
 }
 
 function freshness (endpoint: AnyEndpoint): string {
-  if (endpoint.provider === 'gupshup') {
+  if (endpoint.provider === 'gupshup' && endpoint.daily !== undefined) {
     return `Cached per day, not per range: a settled day (two or more days past) for ${endpoint.daily.settledTtlSeconds} s, recent days for ${endpoint.ttlSeconds} s, unless CACHE_TTL_SECONDS says otherwise; only days missing from the cache cost an upstream call.`
+  }
+  if (endpoint.provider === 'gupshup' && endpoint.settledTtlSeconds !== undefined) {
+    return `Answers from the cache when it can (\`X-Cache\`): a past month for ${endpoint.settledTtlSeconds} s, the current one for ${endpoint.ttlSeconds} s, unless CACHE_TTL_SECONDS says otherwise.`
   }
   return `Answers from the cache when it can (\`X-Cache\`), fresh for ${endpoint.ttlSeconds} s unless CACHE_TTL_SECONDS says otherwise.`
 }

@@ -5,6 +5,7 @@
  */
 import { createPrivateKey } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { ID_PATTERN } from './patterns.js'
 
 export interface AppleCredentials {
   /** Absent for an individual API key (the token then says `sub: "user"`). */
@@ -29,6 +30,8 @@ export interface Config {
   gupshup: {
     baseUrl: string
     appTokens: Record<string, string>
+    /** Partner sign-in: app tokens fetched on demand (configured app tokens take precedence). */
+    partner?: { email: string, secret: string }
     /** Most calls per app token in any 60 seconds. */
     rateLimitPerMinute: number
   }
@@ -53,8 +56,6 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
-/** Path ids and app ids are opaque: letters, digits and dashes only. */
-export const ID_PATTERN = '^[A-Za-z0-9-]{1,100}$'
 const idRegExp = new RegExp(ID_PATTERN)
 
 function value (env: Env, name: string): string | undefined {
@@ -166,6 +167,16 @@ function gupshupAppTokens (env: Env): Record<string, string> {
   return tokens
 }
 
+function gupshupPartner (env: Env): { email: string, secret: string } | undefined {
+  const email = value(env, 'GUPSHUP_PARTNER_EMAIL')
+  const secret = value(env, 'GUPSHUP_PARTNER_SECRET')
+  if (email === undefined && secret === undefined) return undefined
+  if (email === undefined) throw new ConfigError('GUPSHUP_PARTNER_EMAIL', 'is required with GUPSHUP_PARTNER_SECRET')
+  if (secret === undefined) throw new ConfigError('GUPSHUP_PARTNER_SECRET', 'is required with GUPSHUP_PARTNER_EMAIL')
+  if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw new ConfigError('GUPSHUP_PARTNER_EMAIL', 'must be an email address')
+  return { email, secret }
+}
+
 function apiKeys (env: Env, production: boolean): string[] {
   const keys = (value(env, 'GATEWAY_API_KEYS') ?? '').split(',').map((key) => key.trim()).filter((key) => key !== '')
   const mode = value(env, 'GATEWAY_AUTH')
@@ -199,6 +210,7 @@ export function loadConfig (env: Env = process.env): Config {
     gupshup: {
       baseUrl: baseUrl(env, 'GUPSHUP_BASE_URL', 'https://partner.gupshup.io'),
       appTokens: gupshupAppTokens(env),
+      partner: gupshupPartner(env),
       rateLimitPerMinute: integer(env, 'GUPSHUP_RATE_LIMIT_PER_MINUTE', 10, 1, 10_000)
     },
     apiKeys: apiKeys(env, production),

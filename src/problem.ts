@@ -3,8 +3,8 @@
  */
 import { Type, type Static } from 'typebox'
 import type { FastifyError } from 'fastify'
-import { ID_PATTERN } from './config.js'
 import { GatewayError, InvalidParameterError } from './errors.js'
+import { PATTERN_WORDS } from './patterns.js'
 
 export const ProblemSchema = Type.Object({
   type: Type.String({ description: 'URI naming the kind of problem: `urn:usage-gateway:problem:<code>`.' }),
@@ -30,11 +30,6 @@ interface AjvIssue {
 }
 
 const PLACES: Record<string, string> = { querystring: 'query parameter', params: 'path parameter', headers: 'header', body: 'body field' }
-
-/** Patterns users meet, said in words. */
-const PATTERN_WORDS: Record<string, string> = {
-  [ID_PATTERN]: 'must be 1 to 100 letters, digits or dashes'
-}
 
 function describe (issue: AjvIssue): string {
   const p = issue.params

@@ -11,6 +11,7 @@ import { addDays, isoDay } from './days.js'
 import type { QueryValues } from './providers/endpoint.js'
 import type { AppleEndpoint } from './providers/apple/endpoints.js'
 import type { GupshupEndpoint } from './providers/gupshup/endpoints.js'
+import { rangeOf } from './providers/gupshup/normalize.js'
 import { guessMetric, totalsOf, type FetchedReport, type UsageReport } from './report.js'
 
 export type AnyEndpoint = AppleEndpoint | GupshupEndpoint
@@ -22,6 +23,7 @@ export interface AppleSource {
 export interface GupshupSource {
   assertKnownApp: (appId: string) => void
   fetchDays: (endpoint: GupshupEndpoint, appId: string, from: string, to: string) => Promise<Map<string, DayRow>>
+  fetchReport: (endpoint: GupshupEndpoint, appId: string, query: QueryValues) => Promise<FetchedReport>
   reportOf: (endpoint: GupshupEndpoint, appId: string, days: Array<[string, DayRow | null]>) => FetchedReport
 }
 
@@ -101,9 +103,9 @@ export class UsageService {
     const missing = forceRefresh ? undefined : this.notFound.get(subject)
     if (missing !== undefined) throw missing
     try {
-      if (endpoint.provider === 'gupshup') return await this.dailyReport(endpoint, id, query, forceRefresh)
+      if (endpoint.provider === 'gupshup' && endpoint.daily !== undefined) return await this.dailyReport(endpoint, endpoint.daily, id, query, forceRefresh)
       if (query.all === true) return await this.allPages(endpoint, id, query, forceRefresh)
-      return await this.appleReport(endpoint, id, query, forceRefresh)
+      return await this.cachedReport(endpoint, id, query, forceRefresh)
     } catch (error) {
       if (error instanceof NotFoundError && this.notFoundTtlMs > 0) this.notFound.set(subject, error)
       throw error
@@ -114,14 +116,32 @@ export class UsageService {
     return (this.ttlOverrideSeconds ?? ttlSeconds) * 1000
   }
 
-  private async appleReport (endpoint: AppleEndpoint, id: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
-    const source = this.sources.apple
-    if (source === undefined) throw new ProviderNotConfiguredError('apple')
+  /** Asks the endpoint's provider for a report; throws when the provider is not configured. */
+  private fetcherOf (endpoint: AnyEndpoint, id: string, query: QueryValues): () => Promise<FetchedReport> {
+    if (endpoint.provider === 'apple') {
+      const source = this.sources.apple
+      if (source === undefined) throw new ProviderNotConfiguredError('apple')
+      return async () => await source.fetchReport(endpoint, id, query)
+    }
+    const source = this.sources.gupshup
+    if (source === undefined) throw new ProviderNotConfiguredError('gupshup')
+    source.assertKnownApp(id)
+    return async () => await source.fetchReport(endpoint, id, query)
+  }
+
+  /** A report cached whole: fresh for its TTL, longer once every day it covers is settled. */
+  private async cachedReport (endpoint: AnyEndpoint, id: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
+    const fetchReport = this.fetcherOf(endpoint, id, query)
     const load = async (): Promise<string> => {
-      const fetched = await source.fetchReport(endpoint, id, query)
+      const fetched = await fetchReport()
       return serialize(fetched, fetched.nextCursor === null ? null : gatewayPath(endpoint, id, { ...query, cursor: fetched.nextCursor }))
     }
-    return await this.cache.fetch(this.keyOf(endpoint, id, query), this.ttlMs(endpoint.ttlSeconds), load, forceRefresh)
+    let ttlSeconds = endpoint.ttlSeconds
+    if (endpoint.provider === 'gupshup' && endpoint.settledTtlSeconds !== undefined) {
+      const today = isoDay(this.now())
+      if (rangeOf(endpoint, query, today).to < addDays(today, -1)) ttlSeconds = endpoint.settledTtlSeconds
+    }
+    return await this.cache.fetch(this.keyOf(endpoint, id, query), this.ttlMs(ttlSeconds), load, forceRefresh)
   }
 
   /**
@@ -129,14 +149,14 @@ export class UsageService {
    * on its own, within the budget; the cap is checked once the first page
    * says how many there are.
    */
-  private async allPages (endpoint: AppleEndpoint, id: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
+  private async allPages (endpoint: AnyEndpoint, id: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
     const { all, cursor, ...pageQuery } = query
     const pages: CacheAnswer[] = []
     let next: string | undefined = typeof cursor === 'string' ? cursor : undefined
     let first: UsageReport | undefined
     const data: UsageReport['data'] = []
     do {
-      const page = await this.appleReport(endpoint, id, { ...pageQuery, cursor: next }, forceRefresh)
+      const page = await this.cachedReport(endpoint, id, { ...pageQuery, cursor: next }, forceRefresh)
       const report = JSON.parse(page.entry.body) as UsageReport
       if (first === undefined) {
         first = report
@@ -169,7 +189,7 @@ export class UsageService {
   }
 
   /** Assembled from days, each cached on its own; only missing days cost an upstream call. */
-  private async dailyReport (endpoint: GupshupEndpoint, appId: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
+  private async dailyReport (endpoint: GupshupEndpoint, daily: { settledTtlSeconds: number }, appId: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
     const source = this.sources.gupshup
     if (source === undefined) throw new ProviderNotConfiguredError('gupshup')
     source.assertKnownApp(appId)
@@ -180,7 +200,7 @@ export class UsageService {
       from: String(query.from),
       to: String(query.to),
       load: async (from, to) => await source.fetchDays(endpoint, appId, from, to),
-      ttlMsOf: (day) => this.ttlMs(day < settledBefore ? endpoint.daily.settledTtlSeconds : endpoint.ttlSeconds),
+      ttlMsOf: (day) => this.ttlMs(day < settledBefore ? daily.settledTtlSeconds : endpoint.ttlSeconds),
       // Gupshup's day may run ahead of UTC (India): tomorrow (UTC) can already have traffic.
       lastFetchable: addDays(today, 1),
       forceRefresh,

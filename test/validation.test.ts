@@ -11,7 +11,7 @@ const bad: Array<[string, string, RegExp]> = [
   [`/usage/apple/apps/${APPLE_APP}/beta-testers?limit=1.5`, 'limit', /whole number/],
   [`/usage/apple/apps/${APPLE_APP}/beta-testers?limit=5&limit=6`, 'limit', /whole number/],
   [`/usage/apple/apps/${APPLE_APP}/beta-testers?testerId=a/b`, 'testerId', /letters, digits or dashes/],
-  [`/usage/apple/apps/${APPLE_APP}/beta-testers?cursor=%00`, 'cursor', /must match/],
+  [`/usage/apple/apps/${APPLE_APP}/beta-testers?cursor=%00`, 'cursor', /cursor copied from paging.next/],
   [`/usage/apple/apps/${APPLE_APP}/beta-testers?limt=5`, 'limt', /not a parameter of this route/],
   ['/usage/apple/builds/abc?limit=5', 'limit', /not a parameter/],
   ['/usage/apple/apps/has_underscore/beta-testers', 'appId', /letters, digits or dashes/],

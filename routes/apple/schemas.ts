@@ -2,11 +2,12 @@
  * The Apple routes' parameters.
  */
 import { Type } from 'typebox'
+import { CURSOR_PATTERN } from '../../src/patterns.js'
 import { Id, type RouteParams } from '../report-route.js'
 
 const Period = Type.Enum(['P7D', 'P30D', 'P90D', 'P365D'], { description: 'The reporting period: 7, 30, 90 or 365 days up to today.' })
 const Limit = Type.Integer({ minimum: 1, maximum: 200, description: 'Groups per page (Apple answers 50 when absent).' })
-const Cursor = Type.String({ pattern: '^[A-Za-z0-9._~+/=-]{1,512}$', description: 'The page to read: copy it from `paging.next`.' })
+const Cursor = Type.String({ pattern: CURSOR_PATTERN, description: 'The page to read: copy it from `paging.next`.' })
 
 const AppId = Id('The app resource id (from App Store Connect).', '6447306070')
 const GroupId = Id('The beta group resource id (from App Store Connect).', 'a1b2c3d4-0000-4000-8000-000000000001')

@@ -4,6 +4,7 @@
 import { Type } from 'typebox'
 import type { FastifyRequest } from 'fastify'
 import { InvalidParameterError } from '../../src/errors.js'
+import { MONTH_PATTERN, YEAR_PATTERN } from '../../src/patterns.js'
 import { Id, type RouteParams } from '../report-route.js'
 
 /** The longest range one request may ask for. */
@@ -20,15 +21,30 @@ async function checkDateRange (request: FastifyRequest): Promise<void> {
   if (days > MAX_RANGE_DAYS) throw new InvalidParameterError('to', `The range from 'from' to 'to' must be at most ${MAX_RANGE_DAYS} days; it is ${days}.`)
 }
 
+const appParams = Type.Object({ appId: Id('The Gupshup app id.', 'bf9ee64c-3d4d-4ac4-8668-732e577007c4') })
+
 /** Parameters of each Gupshup endpoint, by endpoint key. */
 export const gupshupRouteParams: Record<string, RouteParams> = {
   'gupshup.apps.dailyUsage': {
-    params: Type.Object({ appId: Id('The Gupshup app id.', 'bf9ee64c-3d4d-4ac4-8668-732e577007c4') }),
+    params: appParams,
     querystring: Type.Object({
       from: Day('First day, YYYY-MM-DD (UTC).', '2024-01-01'),
       to: Day(`Last day, YYYY-MM-DD (UTC), not before \`from\` and at most ${MAX_RANGE_DAYS} days after it.`, '2024-01-31')
     }, { additionalProperties: false }),
     exampleId: 'bf9ee64c-3d4d-4ac4-8668-732e577007c4',
     preHandler: checkDateRange
+  },
+  'gupshup.apps.discount': {
+    params: appParams,
+    querystring: Type.Object({
+      year: Type.String({ pattern: YEAR_PATTERN, description: 'The year, YYYY.', examples: ['2024'] }),
+      month: Type.String({ pattern: MONTH_PATTERN, description: 'The month, MM (01 to 12).', examples: ['01'] })
+    }, { additionalProperties: false }),
+    exampleId: 'bf9ee64c-3d4d-4ac4-8668-732e577007c4'
+  },
+  'gupshup.apps.wallet': {
+    params: appParams,
+    querystring: Type.Object({}, { additionalProperties: false }),
+    exampleId: 'bf9ee64c-3d4d-4ac4-8668-732e577007c4'
   }
 }

@@ -3,7 +3,8 @@
  * token per app, 10 requests a minute per token, Gupshup's error bodies, and
  * deterministic daily rows (days without traffic are left out, as Gupshup does).
  */
-import Fastify, { type FastifyInstance } from 'fastify'
+import { randomBytes } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { DAY_MS, isoDay } from '../days.js'
 import { intBelow, randomFrom } from './random.js'
 
@@ -15,6 +16,8 @@ export interface GupshupApp {
 export interface GupshupSimulatorOptions {
   /** appId → the app's token and name. */
   apps: Record<string, GupshupApp>
+  /** Partner sign-in: who may log in, and get each app's token. */
+  partner?: { email: string, secret: string }
   perMinuteLimit?: number
   now?: () => number
 }
@@ -23,6 +26,10 @@ export interface GupshupSimulator {
   server: FastifyInstance
   /** Usage requests answered (any status): app id, range and status. */
   calls: Array<{ appId: string, from: string, to: string, status: number }>
+  /** Every other request (discount, wallet, login, token), by path. */
+  otherCalls: string[]
+  /** Gives the app a new token; the old one is refused from now on (as when a token is revoked). */
+  rotateToken: (appId: string) => string
 }
 
 export const GUPSHUP_DEMO_APPS: Record<string, string> = {
@@ -102,28 +109,108 @@ export function createGupshupSimulator (options: GupshupSimulatorOptions): Gupsh
   const now = options.now ?? Date.now
   const limit = options.perMinuteLimit ?? 10
   const calls: GupshupSimulator['calls'] = []
+  const otherCalls: string[] = []
   const recent = new Map<string, number[]>()
+  const partnerTokens = new Set<string>()
+  const apps = structuredClone(options.apps)
   const server = Fastify({ logger: false })
   const error = (message: string): { status: string, message: string } => ({ status: 'error', message })
+  server.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(String(body))))
+  })
+  server.addHook('onRequest', async (request) => { if (!request.url.includes('/usage?')) otherCalls.push(request.url.split('?')[0]) })
+
+  /** 10 calls a minute per key; true when this call is over. */
+  function overLimit (key: string): boolean {
+    const minuteAgo = now() - 60_000
+    const times = (recent.get(key) ?? []).filter((time) => time > minuteAgo)
+    if (times.length >= limit) return true
+    times.push(now())
+    recent.set(key, times)
+    return false
+  }
+
+  /** The app whose token the request carries, or undefined after answering 401/429. */
+  function appOf (request: FastifyRequest<{ Params: { appId: string } }>, reply: FastifyReply): GupshupApp | undefined {
+    const token = request.headers.authorization
+    const app = apps[request.params.appId]
+    if (token === undefined || app === undefined || app.token !== token) {
+      reply.code(401).send(error('Authentication Failed'))
+      return undefined
+    }
+    if (overLimit(token)) {
+      reply.code(429).send(error('Too Many Requests'))
+      return undefined
+    }
+    return app
+  }
 
   server.get<{ Params: { appId: string }, Querystring: Record<string, string | undefined> }>('/partner/app/:appId/usage', async (request, reply) => {
     const { appId } = request.params
     const { from = '', to = '' } = request.query
-    const answer = (status: number, body: unknown): unknown => {
-      calls.push({ appId, from, to, status })
-      return reply.code(status).send(body)
+    const app = appOf(request, reply)
+    calls.push({ appId, from, to, status: app === undefined ? reply.statusCode : 200 })
+    if (app === undefined) return reply
+    if (!isRealDate(from) || !isRealDate(to) || from > to) {
+      calls[calls.length - 1].status = 400
+      return reply.code(400).send(error('Invalid from or to date. Dates must be YYYY-MM-DD and from must not be after to.'))
     }
-    const token = request.headers.authorization
-    const app = options.apps[appId]
-    if (token === undefined || app === undefined || app.token !== token) return answer(401, error('Authentication Failed'))
-    const minuteAgo = now() - 60_000
-    const times = (recent.get(token) ?? []).filter((time) => time > minuteAgo)
-    if (times.length >= limit) return answer(429, error('Too Many Requests'))
-    times.push(now())
-    recent.set(token, times)
-    if (!isRealDate(from) || !isRealDate(to) || from > to) return answer(400, error('Invalid from or to date. Dates must be YYYY-MM-DD and from must not be after to.'))
-    return answer(200, { status: 'success', partnerAppUsageList: usageRows(appId, app.name, from, to, isoDay(now())) })
+    return { status: 'success', partnerAppUsageList: usageRows(appId, app.name, from, to, isoDay(now())) }
   })
 
-  return { server, calls }
+  server.get<{ Params: { appId: string }, Querystring: Record<string, string | undefined> }>('/partner/app/:appId/discount', async (request, reply) => {
+    const app = appOf(request, reply)
+    if (app === undefined) return reply
+    const { year = '', month = '' } = request.query
+    if (!/^\d{4}$/.test(year) || !/^(0[1-9]|1[0-2])$/.test(month)) return reply.code(400).send(error('Invalid year or month'))
+    const last = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate()
+    const rows = usageRows(request.params.appId, app.name, `${year}-${month}-01`, `${year}-${month}-${last}`, isoDay(now()))
+    // Gupshup's discount rows carry no status, no currency: as documented.
+    return {
+      dailyAppDiscountList: rows.map((row) => ({
+        appId: request.params.appId,
+        cumulativeBill: row.cumulativeBill,
+        dailyBill: row.totalFees,
+        day: Number((row.date as string).slice(8)),
+        discount: row.discount,
+        gsCap: row.gsCap,
+        gsFees: row.gsFees,
+        month: Number(month),
+        partnerId: 15,
+        year: Number(year)
+      }))
+    }
+  })
+
+  server.get<{ Params: { appId: string } }>('/partner/app/:appId/wallet/balance', async (request, reply) => {
+    const app = appOf(request, reply)
+    if (app === undefined) return reply
+    const random = randomFrom(`wallet/${request.params.appId}/${isoDay(now())}`)
+    return { status: 'success', walletResponse: { currency: 'USD', currentBalance: Math.round(random() * 50_000) / 100, overDraftLimit: -20 } }
+  })
+
+  server.post<{ Body: Record<string, string> | undefined }>('/partner/account/login', async (request, reply) => {
+    if (overLimit('login')) return await reply.code(429).send(error('Too Many Requests'))
+    const { email, password } = request.body ?? {}
+    if (options.partner === undefined || email !== options.partner.email || password !== options.partner.secret) {
+      return await reply.code(401).send(error('Invalid email or password'))
+    }
+    const token = `partner.${randomBytes(12).toString('hex')}`
+    partnerTokens.add(token)
+    return { token, id: 1043, name: 'simulated partner', email, billingType: 'PREPAID' }
+  })
+
+  server.get<{ Params: { appId: string } }>('/partner/app/:appId/token/', async (request, reply) => {
+    if (!partnerTokens.has(request.headers.authorization ?? '')) return await reply.code(401).send(error('Unauthorised'))
+    const app = apps[request.params.appId]
+    if (app === undefined) return await reply.code(400).send(error('Invalid App Details'))
+    return { status: 'success', token: { token: app.token, authoriserId: request.params.appId, requestorId: '1043', createdOn: now(), modifiedOn: now(), expiresOn: 0, active: true } }
+  })
+
+  const rotateToken = (appId: string): string => {
+    apps[appId].token = `sk_${randomBytes(16).toString('hex')}`
+    return apps[appId].token
+  }
+
+  return { server, calls, otherCalls, rotateToken }
 }

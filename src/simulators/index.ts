@@ -16,6 +16,8 @@ export interface RunningSimulators {
   gupshupBaseUrl: string
   appleCredentials: { issuerId: string, keyId: string, privateKeyPem: string }
   gupshupTokens: Record<string, string>
+  /** Partner sign-in the Gupshup simulator accepts (demo mode uses the app tokens instead). */
+  gupshupPartner: { email: string, secret: string }
   close: () => Promise<void>
 }
 
@@ -29,8 +31,10 @@ export async function startSimulators (options: SimulatorOptions = {}): Promise<
   const appleCredentials = { issuerId: '57246542-96fe-1a63-e053-0824d011072a', keyId: 'SIMULATED1', privateKeyPem: await exportPKCS8(privateKey) }
   const gupshupTokens = Object.fromEntries(Object.keys(GUPSHUP_DEMO_APPS).map((appId) => [appId, `sk_${randomBytes(16).toString('hex')}`]))
   const apple = createAppleSimulator({ publicKey, keyId: appleCredentials.keyId, issuerId: appleCredentials.issuerId, style: options.style, now: options.now })
+  const gupshupPartner = { email: 'partner@example.com', secret: randomBytes(16).toString('hex') }
   const gupshup = createGupshupSimulator({
     apps: Object.fromEntries(Object.entries(GUPSHUP_DEMO_APPS).map(([appId, name]) => [appId, { name, token: gupshupTokens[appId] }])),
+    partner: gupshupPartner,
     now: options.now
   })
   const appleBaseUrl = await apple.server.listen({ host: '127.0.0.1', port: 0 })
@@ -42,6 +46,7 @@ export async function startSimulators (options: SimulatorOptions = {}): Promise<
     gupshupBaseUrl,
     appleCredentials,
     gupshupTokens,
+    gupshupPartner,
     close: async () => { await Promise.all([apple.server.close(), gupshup.server.close()]) }
   }
 }
@@ -51,7 +56,7 @@ export function providersToSimulate (config: Config): ProviderName[] {
   if (config.production) return []
   const missing: ProviderName[] = []
   if (config.apple.credentials === undefined) missing.push('apple')
-  if (Object.keys(config.gupshup.appTokens).length === 0) missing.push('gupshup')
+  if (Object.keys(config.gupshup.appTokens).length === 0 && config.gupshup.partner === undefined) missing.push('gupshup')
   return missing
 }
 

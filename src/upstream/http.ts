@@ -59,12 +59,22 @@ export class UpstreamHttp {
    * `signal` is the caller's deadline (retries share one); else UPSTREAM_TIMEOUT_MS.
    */
   async get (path: string, headers: Record<string, string>, signal = AbortSignal.timeout(this.timeoutMs)): Promise<UpstreamResponse> {
+    return await this.request('GET', path, headers, undefined, signal)
+  }
+
+  /** A form POST (Gupshup's partner login). Never retried: the caller decides. */
+  async postForm (path: string, form: Record<string, string>): Promise<UpstreamResponse> {
+    return await this.request('POST', path, { 'content-type': 'application/x-www-form-urlencoded' }, new URLSearchParams(form).toString(), AbortSignal.timeout(this.timeoutMs))
+  }
+
+  private async request (method: 'GET' | 'POST', path: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<UpstreamResponse> {
     try {
       const response = await this.dispatcher.request({
         origin: this.origin,
         path: this.pathPrefix + path,
-        method: 'GET',
+        method,
         headers: { accept: 'application/json', ...headers },
+        body,
         signal
       })
       const text = await readCapped(response.body, this.provider)

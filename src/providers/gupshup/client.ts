@@ -1,59 +1,56 @@
 /**
  * Calls Gupshup's Partner API with each app's own token and maps its answers
- * to normalized reports or typed errors.
+ * to normalized days and reports, or typed errors.
  */
+import { createHash } from 'node:crypto'
 import { Type } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { UnknownAppError, UpstreamInvalidResponseError } from '../../errors.js'
-import { createHash } from 'node:crypto'
 import type { DayRow } from '../../cache/day-cache.js'
+import { isoDay } from '../../days.js'
 import type { FetchedReport } from '../../report.js'
-import { upstreamPathOf, upstreamQueryOf } from '../endpoint.js'
+import { upstreamPathOf, upstreamQueryOf, type QueryValues } from '../endpoint.js'
 import { guardedGet, type CallGuard } from '../../upstream/guarded-call.js'
-import type { UpstreamHttp } from '../../upstream/http.js'
+import type { UpstreamHttp, UpstreamResponse } from '../../upstream/http.js'
 import { statusError } from '../../upstream/status-error.js'
 import type { GupshupEndpoint } from './endpoints.js'
-import { dailyReport, dayRowsOf } from './normalize.js'
+import { dailyReport, dayRowsOf, rangeOf, rowsOf } from './normalize.js'
+import type { GupshupTokens } from './tokens.js'
 
 const isGupshupMessage = Compile(Type.Object({ status: Type.Optional(Type.String()), message: Type.Optional(Type.String()) }))
 
+/** Budgets are per token, keyed by a digest so that no token sits in a map key or a log. */
+const budgetKeyOf = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 16)
+
 export class GupshupClient {
   private readonly http: UpstreamHttp
-  private readonly appTokens: Record<string, string>
+  private readonly tokens: GupshupTokens
   private readonly guard: CallGuard
+  private readonly now: () => number
 
-  constructor (http: UpstreamHttp, appTokens: Record<string, string>, guard: CallGuard) {
+  constructor (http: UpstreamHttp, tokens: GupshupTokens, guard: CallGuard, now: () => number = Date.now) {
     this.http = http
-    this.appTokens = appTokens
+    this.tokens = tokens
     this.guard = guard
+    this.now = now
   }
 
-  /** Throws unknown_app, before any upstream call, for an app without a token. */
+  /** Throws unknown_app, before any upstream call, for an app no token can be had for. */
   assertKnownApp (appId: string): void {
-    if (!Object.hasOwn(this.appTokens, appId)) throw new UnknownAppError(appId)
+    if (!this.tokens.canServe(appId)) throw new UnknownAppError(appId)
   }
 
-  /** The days Gupshup has for the app in [from, to]. */
+  /** The days Gupshup has for the app in [from, to] (daily endpoints). */
   async fetchDays (endpoint: GupshupEndpoint, appId: string, from: string, to: string): Promise<Map<string, DayRow>> {
-    this.assertKnownApp(appId)
-    const token = this.appTokens[appId]
-    // Budgets are per token; they are keyed by a digest so no token sits in a map key or a log.
-    const budgetKey = createHash('sha256').update(token).digest('hex').slice(0, 16)
-    const path = `${upstreamPathOf(endpoint, appId)}?${upstreamQueryOf(endpoint, { from, to }).toString()}`
-    const response = await guardedGet(this.http, this.guard, budgetKey, path, { authorization: token })
-    if (response.status !== 200) {
-      throw statusError('gupshup', response, {
-        message: isGupshupMessage.Check(response.json) ? response.json.message : undefined,
-        notFound: `gupshup has no app '${appId}'.`,
-        credential: `the app token configured for '${appId}'`
-      })
-    }
-    const body = response.json as Record<string, unknown> | undefined
-    const rows = body?.[endpoint.listField]
-    if (body?.status !== 'success' || !Array.isArray(rows)) {
-      throw new UpstreamInvalidResponseError('gupshup', `gupshup sent a 200 without status "success" and a ${endpoint.listField} list.`)
-    }
-    return dayRowsOf(endpoint, rows, { from, to })
+    return dayRowsOf(endpoint, await this.rows(endpoint, appId, { from, to }), { from, to })
+  }
+
+  /** A whole report (the endpoints that are not cached per day). */
+  async fetchReport (endpoint: GupshupEndpoint, appId: string, query: QueryValues): Promise<FetchedReport> {
+    const today = isoDay(this.now())
+    const range = rangeOf(endpoint, query, today)
+    const days = dayRowsOf(endpoint, await this.rows(endpoint, appId, query), range)
+    return dailyReport(endpoint, appId, [...days])
   }
 
   reportOf (endpoint: GupshupEndpoint, appId: string, days: Array<[string, DayRow | null]>): FetchedReport {
@@ -62,5 +59,33 @@ export class GupshupClient {
 
   async close (): Promise<void> {
     await this.http.close()
+  }
+
+  private async rows (endpoint: GupshupEndpoint, appId: string, query: QueryValues): Promise<unknown[]> {
+    const search = upstreamQueryOf(endpoint, query).toString()
+    const path = upstreamPathOf(endpoint, appId) + (search === '' ? '' : `?${search}`)
+    const token = await this.tokens.tokenFor(appId)
+    let response = await this.get(path, token)
+    if (response.status === 401 && this.tokens.refused(appId, token)) {
+      // A fetched app token was revoked: fetch it again, once, and try once more.
+      response = await this.get(path, await this.tokens.tokenFor(appId))
+    }
+    if (response.status !== 200) {
+      throw statusError('gupshup', response, {
+        message: isGupshupMessage.Check(response.json) ? response.json.message : undefined,
+        notFound: `gupshup has no app '${appId}'.`,
+        credential: `the app token for '${appId}'`
+      })
+    }
+    const body = (typeof response.json === 'object' && response.json !== null ? response.json : {}) as Record<string, unknown>
+    const rows = body.status === undefined || body.status === 'success' ? rowsOf(endpoint, body, isoDay(this.now())) : undefined
+    if (rows === undefined) {
+      throw new UpstreamInvalidResponseError('gupshup', `gupshup sent a 200 without ${endpoint.rows.field} (or with status "${String(body.status)}").`)
+    }
+    return rows
+  }
+
+  private async get (path: string, token: string): Promise<UpstreamResponse> {
+    return await guardedGet(this.http, this.guard, budgetKeyOf(token), path, { authorization: token })
   }
 }

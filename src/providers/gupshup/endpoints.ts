@@ -6,16 +6,22 @@ import type { ReportEndpoint } from '../endpoint.js'
 
 export interface GupshupEndpoint extends ReportEndpoint {
   provider: 'gupshup'
-  /** The array of daily rows in the upstream body. */
-  listField: string
+  /** Where the rows are in the upstream body: a list, or one object (one point). */
+  rows: { field: string, single?: true }
+  /** How a row names its day: a `date`, `day`/`month`/`year` fields, or the day it was fetched. */
+  dayOf: 'date' | 'dayMonthYear' | 'fetched'
+  /** The days a request covers: `from`..`to`, the `year`/`month`, or today. */
+  range: 'fromTo' | 'month' | 'today'
   /** Row fields that describe the row rather than measure it. */
   descriptiveFields: string[]
   /**
-   * Cached per day rather than per range. A day two or more days past is
-   * settled and kept `settledTtlSeconds`; today and yesterday still change
-   * and are kept `ttlSeconds`.
+   * Cached per day rather than per request. A day two or more days past is
+   * settled and kept `settledTtlSeconds`; the days after still change and
+   * are kept `ttlSeconds`.
    */
-  daily: { settledTtlSeconds: number }
+  daily?: { settledTtlSeconds: number }
+  /** Kept this long once every day it covers is settled (a past month's figures do not change). */
+  settledTtlSeconds?: number
 }
 
 export const gupshupEndpoints: GupshupEndpoint[] = [
@@ -29,7 +35,9 @@ export const gupshupEndpoints: GupshupEndpoint[] = [
     upstreamPath: '/partner/app/{id}/usage',
     query: { from: 'from', to: 'to' },
     paged: false,
-    listField: 'partnerAppUsageList',
+    rows: { field: 'partnerAppUsageList' },
+    dayOf: 'date',
+    range: 'fromTo',
     descriptiveFields: ['appId', 'appName', 'currency', 'date'],
     metrics: [
       metric('totalMsg', 'messages'),
@@ -55,5 +63,50 @@ export const gupshupEndpoints: GupshupEndpoint[] = [
     ],
     ttlSeconds: 5 * 60,
     daily: { settledTtlSeconds: 24 * 3600 }
+  },
+  {
+    provider: 'gupshup',
+    key: 'gupshup.apps.discount',
+    report: 'dailyDiscount',
+    route: '/usage/gupshup/apps/:appId/discount',
+    summary: "A WhatsApp app's daily bill, discount and running bill for one month.",
+    subject: { type: 'app', param: 'appId' },
+    upstreamPath: '/partner/app/{id}/discount',
+    query: { year: 'year', month: 'month' },
+    paged: false,
+    rows: { field: 'dailyAppDiscountList' },
+    dayOf: 'dayMonthYear',
+    range: 'month',
+    descriptiveFields: ['appId', 'partnerId', 'day', 'month', 'year', 'currency'],
+    metrics: [
+      metric('dailyBill', 'billDaily', 'currency'),
+      metric('discount', 'discount', 'currency'),
+      metric('gsFees', 'feesGupshup', 'currency'),
+      metric('cumulativeBill', 'cumulativeBill', 'currency', false),
+      metric('gsCap', 'gupshupFeeCap', 'currency', false)
+    ],
+    ttlSeconds: 5 * 60,
+    settledTtlSeconds: 24 * 3600
+  },
+  {
+    provider: 'gupshup',
+    key: 'gupshup.apps.wallet',
+    report: 'walletBalance',
+    route: '/usage/gupshup/apps/:appId/wallet',
+    summary: "A WhatsApp app's wallet balance and overdraft limit, now.",
+    subject: { type: 'app', param: 'appId' },
+    upstreamPath: '/partner/app/{id}/wallet/balance',
+    query: {},
+    paged: false,
+    rows: { field: 'walletResponse', single: true },
+    dayOf: 'fetched',
+    range: 'today',
+    descriptiveFields: ['currency'],
+    metrics: [
+      // Levels, not flows: a balance is never summed.
+      metric('currentBalance', 'balance', 'currency', false),
+      metric('overDraftLimit', 'overdraftLimit', 'currency', false)
+    ],
+    ttlSeconds: 60
   }
 ]

@@ -14,6 +14,33 @@ const GupshupRow = Type.Object({
 })
 const isGupshupRow = Compile(GupshupRow)
 
+/** The days a request covers. */
+export function rangeOf (endpoint: GupshupEndpoint, query: Record<string, unknown>, today: string): { from: string, to: string } {
+  if (endpoint.range === 'fromTo') return { from: String(query.from), to: String(query.to) }
+  if (endpoint.range === 'today') return { from: today, to: today }
+  const [year, month] = [Number(query.year), Number(query.month)]
+  const last = new Date(Date.UTC(year, month, 0)).getUTCDate()
+  const prefix = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}`
+  return { from: `${prefix}-01`, to: `${prefix}-${String(last).padStart(2, '0')}` }
+}
+
+/** The upstream body's rows, each with the `date` it is about. */
+export function rowsOf (endpoint: GupshupEndpoint, body: Record<string, unknown>, today: string): unknown[] | undefined {
+  const found = body[endpoint.rows.field]
+  const rows = endpoint.rows.single === true ? (typeof found === 'object' && found !== null ? [found] : undefined) : found
+  if (!Array.isArray(rows)) return undefined
+  return rows.map((row: unknown) => {
+    if (typeof row !== 'object' || row === null) return row
+    const fields = row as Record<string, unknown>
+    if (endpoint.dayOf === 'fetched') return { ...fields, date: today }
+    if (endpoint.dayOf === 'dayMonthYear') {
+      const [day, month, year] = [fields.day, fields.month, fields.year].map(Number)
+      return { ...fields, date: `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}` }
+    }
+    return fields
+  })
+}
+
 /** The metric a field is: the table's, else (Gupshup adds fields over time) one named after it. */
 function metricOf (endpoint: GupshupEndpoint, field: string): MetricDef {
   return endpoint.metrics.find((def) => def.upstream === field) ?? guessMetric(field)
@@ -26,7 +53,7 @@ export function dayRowsOf (endpoint: GupshupEndpoint, rows: unknown[], range: { 
   const days = new Map<string, DayRow>()
   for (const row of rows) {
     if (!isGupshupRow.Check(row)) {
-      throw new UpstreamInvalidResponseError('gupshup', 'gupshup sent a usage row without a YYYY-MM-DD date or with an unreadable currency.')
+      throw new UpstreamInvalidResponseError('gupshup', 'gupshup sent a row without a readable day or with an unreadable currency.')
     }
     // The upstream is asked for [from, to]; a row outside it is not part of the answer.
     if (row.date < range.from || row.date > range.to) continue
