@@ -104,3 +104,24 @@ t.test('configured app tokens take precedence over partner sign-in', async (t) =
   t.equal((await app.inject(`/usage/gupshup/apps/${APP_B}/wallet`)).statusCode, 200, 'other apps through partner sign-in')
   t.ok(sims.gupshup.otherCalls.includes('/partner/account/login'))
 })
+
+t.test('partner sign-in: a lapsed partner token logs in again once; failed logins stay within Gupshup’s 10 a minute', async (t) => {
+  const { app, gupshup } = await mockedGateway(t, { env: { GUPSHUP_APP_TOKENS: '', GUPSHUP_PARTNER_EMAIL: 'ops@example.com', GUPSHUP_PARTNER_SECRET: 'partner-secret-1' } })
+  let logins = 0
+  gupshup.intercept({ path: '/partner/account/login', method: 'POST' }).reply(200, () => { logins++; return { token: `partner-${logins}` } }, { headers: JSON_HEADERS }).times(2)
+  gupshup.intercept({ path: `/partner/app/${APP_A}/token/`, method: 'GET' }).reply(401, { status: 'error', message: 'expired' }, { headers: JSON_HEADERS })
+  gupshup.intercept({ path: `/partner/app/${APP_A}/token/`, method: 'GET' }).reply(200, { status: 'success', token: { token: 'sk_app_a' } }, { headers: JSON_HEADERS })
+  gupshup.intercept({ path: `/partner/app/${APP_A}/wallet/balance`, method: 'GET', headers: { authorization: 'sk_app_a' } }).reply(200, { status: 'success', walletResponse: { currency: 'USD', currentBalance: 1, overDraftLimit: 0 } }, { headers: JSON_HEADERS })
+  t.equal((await app.inject(`/usage/gupshup/apps/${APP_A}/wallet`)).statusCode, 200)
+  t.equal(logins, 2)
+
+  gupshup.intercept({ path: `/partner/app/${APP_B}/token/`, method: 'GET' }).reply(500, 'oops').times(3)
+  t.equal((await app.inject(`/usage/gupshup/apps/${APP_B}/wallet`)).statusCode, 502, 'a failing token fetch is a 502')
+
+  gupshup.intercept({ path: '/partner/account/login', method: 'POST' }).reply(401, { status: 'error', message: 'Invalid email or password' }, { headers: JSON_HEADERS }).persist()
+  gupshup.intercept({ path: /\/token\/$/, method: 'GET' }).reply(401, { status: 'error', message: 'expired' }, { headers: JSON_HEADERS }).persist()
+  const statuses = []
+  for (let i = 0; i < 12; i++) statuses.push((await app.inject(`/usage/gupshup/apps/app-${i}/wallet`)).statusCode)
+  t.ok(statuses.slice(0, 4).every((status) => status === 502))
+  t.equal(statuses.at(-1), 429, 'past 10 logins a minute the gateway stops trying')
+})

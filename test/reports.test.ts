@@ -35,6 +35,16 @@ t.test('a public link: counts renamed and summed, ratios kept by name and never 
   t.same([report.data[0].start, report.data[0].end], ['2024-01-01', '2024-01-31'])
 })
 
+t.test('the simulator’s public link: ratios that add up to 1, and are not in the totals', async (t) => {
+  const { app } = await simulatedGateway(t)
+  const report = (await app.inject(`/usage/apple/beta-groups/${GROUP}/public-link`)).json()
+  const { notRelevantRatio, notClearRatio, notInterestingRatio, views, accepted, didNotAccept, didNotMeetCriteria } = report.data[0].metrics
+  t.equal(Math.round((notRelevantRatio + notClearRatio + notInterestingRatio) * 100), 100)
+  t.equal(accepted + didNotAccept + didNotMeetCriteria, views)
+  t.same(Object.keys(report.totals), ['views', 'accepted', 'didNotAccept', 'didNotMeetCriteria'])
+  t.equal((await app.inject('/usage/apple/beta-groups/unknown-group/public-link')).statusCode, 404)
+})
+
 t.test('one beta tester’s usage of an app: appId is required and sent as filter[apps]; the dimension is the app', async (t) => {
   const { app, sims } = await simulatedGateway(t)
   const missing = await app.inject(`/usage/apple/beta-testers/${APPLE_DEMO.tester}`)
