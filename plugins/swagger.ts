@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger'
 import { ProblemSchema } from '../src/problem.js'
 import { UsageReportSchema } from '../src/report.js'
 
-export default fp(async function openapi (fastify) {
+export default fp<{ publicBaseUrl?: string }>(async function openapi (fastify, { publicBaseUrl }) {
   fastify.addSchema(ProblemSchema)
   fastify.addSchema(UsageReportSchema)
   await fastify.register(swagger, {
@@ -17,6 +17,8 @@ export default fp(async function openapi (fastify) {
         version: '0.1.0',
         description: 'One normalized `/usage` API over TestFlight metrics (App Store Connect) and WhatsApp usage and fees (Gupshup Partner API), with a cache that absorbs their rate limits. Every error is `application/problem+json`.'
       },
+      // Behind an API gateway the spec names the public address; else clients use the one they reached.
+      ...(publicBaseUrl === undefined ? {} : { servers: [{ url: publicBaseUrl }] }),
       tags: [
         { name: 'apple', description: 'TestFlight usage from the App Store Connect API' },
         { name: 'gupshup', description: 'WhatsApp messaging usage and fees from the Gupshup Partner API' },

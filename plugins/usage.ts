@@ -38,6 +38,7 @@ const MAX_WINDOW_DAYS = 31
 
 export default fp<UsagePluginOptions>(async function usage (fastify, { config, dispatcher, now = Date.now }) {
   const { apple, gupshup, upstreamTimeoutMs: timeoutMs } = config
+  const observer = fastify.gatewayMetrics.observer
   const sources: ReportSources = {}
   const clients: Array<{ close: () => Promise<void> }> = []
   if (apple.credentials !== undefined) {
@@ -48,10 +49,11 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, d
       gate: new BackoffGate(10_000, 10 * MINUTE_MS, now),
       timeoutMs,
       ...RETRIES,
+      observer,
       onResponse: (key: string, response: { headers: Record<string, string | string[] | undefined> }) => { quota.observe(key, response.headers['x-rate-limit']) }
     }
     const http = new UpstreamHttp({ provider: 'apple', baseUrl: apple.baseUrl, timeoutMs, connections: apple.maxConcurrency, dispatcher })
-    const client = new AppleClient(http, new AppleTokenSigner(apple.credentials, now), guard, apple.credentials.keyId)
+    const client = new AppleClient(http, new AppleTokenSigner(apple.credentials, now), guard, apple.credentials.keyId, quota)
     sources.apple = client
     clients.push(client)
   }
@@ -64,7 +66,8 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, d
       budget: new SlidingWindowBudget(gupshup.rateLimitPerMinute, GUPSHUP_WINDOW_MS, now),
       gate: new BackoffGate(MINUTE_MS, 10 * MINUTE_MS, now),
       timeoutMs,
-      ...RETRIES
+      ...RETRIES,
+      observer
     }
     const client = new GupshupClient(http, tokens, guard, now)
     sources.gupshup = client
@@ -72,16 +75,17 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, d
   }
   const maxStaleMs = config.cache.staleIfErrorSeconds * 1000
   // Three quarters of the bound for whole reports, a quarter for Gupshup's days.
-  const cache = new ReportCache({ maxBytes: Math.floor(config.cache.maxBytes * 0.75), maxStaleMs, now })
-  const days = new DayCache({ maxBytes: Math.floor(config.cache.maxBytes * 0.25), maxStaleMs, maxWindowDays: MAX_WINDOW_DAYS, now })
+  const cache = new ReportCache({ maxBytes: Math.floor(config.cache.maxBytes * 0.75), maxStaleMs, now, onEvict: () => { observer.cacheEvicted('reports') } })
+  const days = new DayCache({ maxBytes: Math.floor(config.cache.maxBytes * 0.25), maxStaleMs, maxWindowDays: MAX_WINDOW_DAYS, now, onEvict: () => { observer.cacheEvicted('days') } })
   fastify.decorate('usage', new UsageService({
     cache,
     days,
     sources,
     ttlOverrideSeconds: config.cache.ttlOverrideSeconds,
     maxPages: config.maxPages,
+    publicBaseUrl: config.publicBaseUrl,
     now,
     onBackgroundError: (error) => { fastify.log.warn({ code: (error as { code?: string }).code }, 'background refresh failed; the stale answer stands') }
   }))
   fastify.addHook('onClose', async () => { await Promise.all(clients.map(async (client) => { await client.close() })) })
-}, { name: 'usage' })
+}, { name: 'usage', dependencies: ['metrics'] })

@@ -13,6 +13,8 @@ import type { ProviderName } from './errors.js'
 import { problemType } from './problem.js'
 import auth from '../plugins/auth.js'
 import errorHandler, { sendProblem } from '../plugins/error-handler.js'
+import gracefulClose from '../plugins/graceful-close.js'
+import metrics from '../plugins/metrics.js'
 import noBody from '../plugins/no-body.js'
 import rateLimit, { rateLimitOptions } from '../plugins/rate-limit.js'
 import reportReply from '../plugins/report-reply.js'
@@ -79,6 +81,8 @@ export function serverOptions (config: Config, logStream?: LogStream): FastifySe
     routerOptions: { maxParamLength: 1000 },
     bodyLimit: 4096,
     return503OnClosing: true,
+    // Fastify takes a hop count too (documented), though its types do not say so.
+    trustProxy: config.trustProxy as boolean | string,
     clientErrorHandler,
     // Malformed URLs and over-long path parameters, met before routing, are problems too.
     frameworkErrors: sendProblem,
@@ -89,8 +93,10 @@ export function serverOptions (config: Config, logStream?: LogStream): FastifySe
 const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(errorHandler)
   await fastify.register(requestLog)
+  await fastify.register(gracefulClose)
+  await fastify.register(metrics)
   await fastify.register(noBody)
-  await fastify.register(swagger)
+  await fastify.register(swagger, { publicBaseUrl: options.config.publicBaseUrl })
   await fastify.register(swaggerUi)
   await fastify.register(auth, { apiKeys: options.config.apiKeys })
   await fastify.register(usage, options)

@@ -42,6 +42,10 @@ export interface Config {
   upstreamTimeoutMs: number
   /** Most upstream pages one `all=true` request may follow. */
   maxPages: number
+  /** Fastify's trustProxy: whom to believe about X-Forwarded-For. */
+  trustProxy: boolean | number | string
+  /** Where callers reach the gateway (behind an API gateway): the spec's server and every paging.next. */
+  publicBaseUrl?: string
   cache: { ttlOverrideSeconds?: number, maxBytes: number, staleIfErrorSeconds: number }
 }
 
@@ -189,6 +193,16 @@ function apiKeys (env: Env, production: boolean): string[] {
   return keys
 }
 
+/** `true`, `false`, a hop count, or addresses and CIDRs (comma-separated) of the proxies to trust. */
+function trustProxy (env: Env): boolean | number | string {
+  const raw = value(env, 'TRUST_PROXY')
+  if (raw === undefined || raw === 'false') return false
+  if (raw === 'true') return true
+  if (/^\d+$/.test(raw)) return Number(raw)
+  if (/^[\d.:a-fA-F/]+(\s*,\s*[\d.:a-fA-F/]+)*$/.test(raw)) return raw
+  throw new ConfigError('TRUST_PROXY', 'must be true, false, a hop count, or proxy addresses/CIDRs separated by commas')
+}
+
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 
 export function loadConfig (env: Env = process.env): Config {
@@ -217,6 +231,8 @@ export function loadConfig (env: Env = process.env): Config {
     rateLimitPerMinute: integer(env, 'GATEWAY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000),
     maxPages: integer(env, 'MAX_PAGES', 50, 1, 1000),
+    trustProxy: trustProxy(env),
+    publicBaseUrl: value(env, 'PUBLIC_BASE_URL') === undefined ? undefined : baseUrl(env, 'PUBLIC_BASE_URL', ''),
     cache: {
       ttlOverrideSeconds: ttl === undefined ? undefined : integer(env, 'CACHE_TTL_SECONDS', 0, 0, 31 * 86400),
       maxBytes: bytes(env, 'CACHE_MAX_BYTES', 64 * 1024 * 1024),

@@ -18,6 +18,8 @@ export type AnyEndpoint = AppleEndpoint | GupshupEndpoint
 
 export interface AppleSource {
   fetchReport: (endpoint: AppleEndpoint, id: string, query: QueryValues) => Promise<FetchedReport>
+  /** Apple's last X-Rate-Limit figures, per key id. */
+  quota?: () => Record<string, Record<string, number>>
 }
 
 export interface GupshupSource {
@@ -40,6 +42,8 @@ export interface UsageServiceOptions {
   ttlOverrideSeconds?: number
   /** Most pages one `all=true` request follows. */
   maxPages?: number
+  /** PUBLIC_BASE_URL: makes paging.next absolute. */
+  publicBaseUrl?: string
   now?: () => number
   /** A background refresh failed (the caller already has its STALE answer). */
   onBackgroundError?: (error: unknown) => void
@@ -80,6 +84,7 @@ export class UsageService {
   private readonly notFound: LRUCache<string, NotFoundError>
   private readonly notFoundTtlMs: number
   private readonly maxPages: number
+  private readonly publicBaseUrl: string
 
   constructor (options: UsageServiceOptions) {
     this.cache = options.cache
@@ -89,8 +94,20 @@ export class UsageService {
     this.now = options.now ?? Date.now
     this.onBackgroundError = options.onBackgroundError ?? (() => {})
     this.maxPages = options.maxPages ?? 50
+    this.publicBaseUrl = options.publicBaseUrl ?? ''
     this.notFoundTtlMs = Math.min(NOT_FOUND_TTL_MS, (options.ttlOverrideSeconds ?? Number.POSITIVE_INFINITY) * 1000)
     this.notFound = new LRUCache({ max: 10_000, ttl: Math.max(1, this.notFoundTtlMs), perf: { now: this.now }, ttlResolution: 0 })
+  }
+
+  /** What the caches hold and Apple's last quota figures, for metrics. */
+  stats (): { reportBytes: number, reportEntries: number, dayBytes: number, dayEntries: number, appleQuota: Record<string, Record<string, number>> } {
+    return {
+      reportBytes: this.cache.bytes,
+      reportEntries: this.cache.entries,
+      dayBytes: this.days.bytes,
+      dayEntries: this.days.entries,
+      appleQuota: this.sources.apple?.quota?.() ?? {}
+    }
   }
 
   /** Cache key: the report and its normalized inputs (never the caller's identity). */
@@ -134,7 +151,7 @@ export class UsageService {
     const fetchReport = this.fetcherOf(endpoint, id, query)
     const load = async (): Promise<string> => {
       const fetched = await fetchReport()
-      return serialize(fetched, fetched.nextCursor === null ? null : gatewayPath(endpoint, id, { ...query, cursor: fetched.nextCursor }))
+      return serialize(fetched, fetched.nextCursor === null ? null : this.publicBaseUrl + gatewayPath(endpoint, id, { ...query, cursor: fetched.nextCursor }))
     }
     let ttlSeconds = endpoint.ttlSeconds
     if (endpoint.provider === 'gupshup' && endpoint.settledTtlSeconds !== undefined) {

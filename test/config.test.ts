@@ -69,6 +69,19 @@ t.test('Apple credentials: a .p8 file or the PEM itself, all parts together', as
   fails(t, { APPLE_KEY_ID: 'K', APPLE_PRIVATE_KEY: privateKeyPem, APPLE_PRIVATE_KEY_PATH: path }, 'APPLE_PRIVATE_KEY')
 })
 
+t.test('TRUST_PROXY and PUBLIC_BASE_URL', async (t) => {
+  t.equal(loadConfig({}).trustProxy, false)
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
+  t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy, '10.0.0.0/8, 127.0.0.1')
+  fails(t, { TRUST_PROXY: 'everyone' }, 'TRUST_PROXY')
+  t.equal(loadConfig({ PUBLIC_BASE_URL: 'https://gw.example.com/' }).publicBaseUrl, 'https://gw.example.com')
+  fails(t, { PUBLIC_BASE_URL: 'gw.example.com' }, 'PUBLIC_BASE_URL')
+  fails(t, { GUPSHUP_PARTNER_EMAIL: 'a@b.c' }, 'GUPSHUP_PARTNER_SECRET')
+  fails(t, { GUPSHUP_PARTNER_SECRET: 's' }, 'GUPSHUP_PARTNER_EMAIL')
+  fails(t, { GUPSHUP_PARTNER_EMAIL: 'not-an-email', GUPSHUP_PARTNER_SECRET: 's' }, 'GUPSHUP_PARTNER_EMAIL')
+})
+
 t.test('numbers, sizes, URLs and levels are checked', async (t) => {
   fails(t, { PORT: '70000' }, 'PORT')
   fails(t, { PORT: 'http' }, 'PORT')

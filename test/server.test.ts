@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { request } from 'undici'
-import { APPLE_BUILD } from './helpers.js'
+import { APPLE_BUILD, appleKeyPair } from './helpers.js'
 
 const SERVER = new URL('../src/server.ts', import.meta.url).pathname
 
@@ -53,4 +56,39 @@ t.test('production without API keys refuses to start', async (t) => {
   const { code, stderr } = await output(startServer({ NODE_ENV: 'production' }))
   t.equal(code, 1)
   t.match(stderr, /GATEWAY_API_KEYS is required when NODE_ENV=production/)
+})
+
+t.test('SIGTERM during a slow upstream call: the call completes, then the process exits', async (t) => {
+  const slow = createServer((_request, response) => {
+    setTimeout(() => response.writeHead(200, { 'content-type': 'application/json' }).end(readFileSync(new URL('fixtures/apple-build-usages.json', import.meta.url))), 1500)
+  })
+  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => slow.close())
+  const { privateKeyPem } = await appleKeyPair()
+  const child = startServer({
+    PORT: '0',
+    APPLE_KEY_ID: 'K1',
+    APPLE_ISSUER_ID: 'I1',
+    APPLE_PRIVATE_KEY: privateKeyPem,
+    APPLE_BASE_URL: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`,
+    GUPSHUP_APP_TOKENS: '{"app-1": "token-1"}'
+  })
+  const done = output(child)
+  let log = ''
+  const address = await new Promise<string>((resolve) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      log += chunk.toString()
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(log)
+      if (match !== null) resolve(match[1])
+    })
+  })
+  const pending = request(`${address}/usage/apple/builds/${APPLE_BUILD}`)
+  await new Promise((resolve) => setTimeout(resolve, 400))
+  child.kill('SIGTERM')
+  const res = await pending
+  t.equal(res.statusCode, 200, 'the in-flight request is answered')
+  t.equal((await res.body.json() as { report: string }).report, 'betaBuildUsages')
+  const { code } = await done
+  t.equal(code, 0)
+  t.match(log, /"signal":"SIGTERM"/)
 })

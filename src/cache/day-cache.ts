@@ -52,6 +52,8 @@ export interface DayCacheOptions {
   maxStaleMs: number
   maxWindowDays: number
   now?: () => number
+  /** An entry was dropped to stay within maxBytes. */
+  onEvict?: () => void
 }
 
 const ENTRY_OVERHEAD_BYTES = 160
@@ -68,7 +70,21 @@ export class DayCache {
     this.maxStaleMs = options.maxStaleMs
     this.maxWindowDays = options.maxWindowDays
     // lru-cache's TTL is the hard expiry (fresh + stale window); freshness is read from storedAt.
-    this.lru = new LRUCache<string, DayEntry>({ maxSize: options.maxBytes, ttlAutopurge: false, perf: { now: this.now }, ttlResolution: 0 })
+    this.lru = new LRUCache<string, DayEntry>({
+      maxSize: options.maxBytes,
+      perf: { now: this.now },
+      ttlResolution: 0,
+      dispose: (_value, _key, reason) => { if (reason === 'evict') options.onEvict?.() }
+    })
+  }
+
+  /** Entries held, and their counted bytes. */
+  get entries (): number {
+    return this.lru.size
+  }
+
+  get bytes (): number {
+    return this.lru.calculatedSize
   }
 
   async days (request: DayRequest): Promise<DayAnswer> {

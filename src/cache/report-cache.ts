@@ -37,6 +37,8 @@ export interface ReportCacheOptions {
   /** How long past its TTL an entry may still be answered (stale). */
   maxStaleMs: number
   now?: () => number
+  /** An entry was dropped to stay within maxBytes. */
+  onEvict?: () => void
 }
 
 // Heap per entry beyond its body and key: the entry, its ETag, lru-cache's links.
@@ -59,6 +61,7 @@ export class ReportCache {
       maxSize: options.maxBytes,
       sizeCalculation: (entry, key) => Buffer.byteLength(entry.body) + key.length + ENTRY_OVERHEAD_BYTES,
       allowStale: true,
+      dispose: (_value, _key, reason) => { if (reason === 'evict') options.onEvict?.() },
       allowStaleOnFetchRejection: true,
       perf: { now: this.now },
       // Read the clock on every check: a cached reading would blur TTLs under a test's fake clock.

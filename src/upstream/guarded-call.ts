@@ -5,7 +5,8 @@
  * back-off on network errors and 5xx, all within one deadline.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { UpstreamError, UpstreamRateLimitedError, type ProviderName } from '../errors.js'
+import { UpstreamError, UpstreamRateLimitedError, UpstreamTimeoutError, type ProviderName } from '../errors.js'
+import { quietObserver, type GatewayObserver } from '../observer.js'
 import type { BackoffGate, Budget, Refusal } from './budget.js'
 import { retryAfterSeconds, type UpstreamHttp, type UpstreamResponse } from './http.js'
 
@@ -19,6 +20,7 @@ export interface CallGuard {
   /** Sees every upstream answer (Apple's quota reads its `X-Rate-Limit`). */
   onResponse?: (key: string, response: UpstreamResponse) => void
   random?: () => number
+  observer?: GatewayObserver
 }
 
 function refused (guard: CallGuard, refusal: Refusal, why: string): UpstreamRateLimitedError {
@@ -26,23 +28,37 @@ function refused (guard: CallGuard, refusal: Refusal, why: string): UpstreamRate
   return new UpstreamRateLimitedError(guard.provider, seconds, `${guard.provider} ${why}; retry after ${seconds} s.`)
 }
 
-/** `key` names the credential (never the credential itself). */
-export async function guardedGet (http: UpstreamHttp, guard: CallGuard, key: string, path: string, headers: Record<string, string>): Promise<UpstreamResponse> {
+/** `key` names the credential (never the credential itself); `report` labels the call for metrics. */
+export async function guardedGet (http: UpstreamHttp, guard: CallGuard, key: string, path: string, headers: Record<string, string>, report = 'other'): Promise<UpstreamResponse> {
   const deadline = AbortSignal.timeout(guard.timeoutMs)
   const started = Date.now()
   const random = guard.random ?? Math.random
+  const observer = guard.observer ?? quietObserver
   let last: { response?: UpstreamResponse, error?: unknown } = {}
   for (let attempt = 0; ; attempt++) {
     const waiting = guard.gate.check(key)
-    if (waiting !== undefined) throw refused(guard, waiting, 'answered 429 to this credential moments ago')
+    if (waiting !== undefined) {
+      observer.upstreamRefused(guard.provider, 'backoff')
+      throw refused(guard, waiting, 'answered 429 to this credential moments ago')
+    }
     const spent = guard.budget.tryAcquire(key)
     if (spent !== undefined) {
+      observer.upstreamRefused(guard.provider, 'budget')
       // A retry that the budget cannot afford gives up with what the last attempt got.
       if (attempt > 0) break
       throw refused(guard, spent, "call budget of this credential is spent (the gateway never exceeds the upstream's limit)")
     }
+    const callStarted = performance.now()
+    const seconds = (): number => (performance.now() - callStarted) / 1000
     try {
-      const response = await http.get(path, headers, deadline)
+      let response: UpstreamResponse
+      try {
+        response = await http.get(path, headers, deadline)
+      } catch (error) {
+        observer.upstreamCall(guard.provider, report, error instanceof UpstreamTimeoutError ? 'timeout' : 'error', seconds())
+        throw error
+      }
+      observer.upstreamCall(guard.provider, report, String(response.status), seconds())
       guard.onResponse?.(key, response)
       if (response.status === 429) {
         const retryAfter = retryAfterSeconds(response.headers['retry-after'])

@@ -6,6 +6,7 @@ import { UpstreamInvalidResponseError } from '../../errors.js'
 import type { FetchedReport } from '../../report.js'
 import { upstreamPathOf, upstreamQueryOf, type QueryValues } from '../endpoint.js'
 import { guardedGet, type CallGuard } from '../../upstream/guarded-call.js'
+import type { AppleQuota } from '../../upstream/budget.js'
 import type { UpstreamHttp, UpstreamResponse } from '../../upstream/http.js'
 import { statusError } from '../../upstream/status-error.js'
 import type { AppleEndpoint } from './endpoints.js'
@@ -20,15 +21,24 @@ export class AppleClient {
   /** Budgets and back-off are per API key. */
   private readonly keyId: string
 
-  constructor (http: UpstreamHttp, signer: AppleTokenSigner, guard: CallGuard, keyId: string) {
+  private readonly appleQuota?: AppleQuota
+
+  constructor (http: UpstreamHttp, signer: AppleTokenSigner, guard: CallGuard, keyId: string, quota?: AppleQuota) {
     this.http = http
     this.signer = signer
     this.guard = guard
     this.keyId = keyId
+    this.appleQuota = quota
   }
 
-  private async get (path: string): Promise<UpstreamResponse> {
-    return await guardedGet(this.http, this.guard, this.keyId, path, { authorization: `Bearer ${await this.signer.token()}` })
+  /** Apple's last X-Rate-Limit figures for this key. */
+  quota (): Record<string, Record<string, number>> {
+    const figures = this.appleQuota?.figures(this.keyId)
+    return figures === undefined ? {} : { [this.keyId]: figures }
+  }
+
+  private async get (path: string, report: string): Promise<UpstreamResponse> {
+    return await guardedGet(this.http, this.guard, this.keyId, path, { authorization: `Bearer ${await this.signer.token()}` }, report)
   }
 
   async fetchReport (endpoint: AppleEndpoint, id: string, query: QueryValues): Promise<FetchedReport> {
@@ -37,11 +47,11 @@ export class AppleClient {
     if (grouping !== undefined && query[grouping.filter] === undefined) search.set('groupBy', grouping.groupBy)
     const path = upstreamPathOf(endpoint, id) + (search.size > 0 ? `?${search.toString()}` : '')
 
-    let response = await this.get(path)
+    let response = await this.get(path, endpoint.report)
     if (response.status === 401) {
       // The token may have been revoked or the clock jumped: mint once more, try once more.
       this.signer.invalidate()
-      response = await this.get(path)
+      response = await this.get(path, endpoint.report)
     }
     if (response.status === 200) {
       if (!isAppleMetricResponse.Check(response.json)) {

@@ -65,10 +65,10 @@ export class GupshupClient {
     const search = upstreamQueryOf(endpoint, query).toString()
     const path = upstreamPathOf(endpoint, appId) + (search === '' ? '' : `?${search}`)
     const token = await this.tokens.tokenFor(appId)
-    let response = await this.get(path, token)
+    let response = await this.get(path, token, endpoint.report)
     if (response.status === 401 && this.tokens.refused(appId, token)) {
       // A fetched app token was revoked: fetch it again, once, and try once more.
-      response = await this.get(path, await this.tokens.tokenFor(appId))
+      response = await this.get(path, await this.tokens.tokenFor(appId), endpoint.report)
     }
     if (response.status !== 200) {
       throw statusError('gupshup', response, {
@@ -85,7 +85,7 @@ export class GupshupClient {
     return rows
   }
 
-  private async get (path: string, token: string): Promise<UpstreamResponse> {
-    return await guardedGet(this.http, this.guard, budgetKeyOf(token), path, { authorization: token })
+  private async get (path: string, token: string, report: string): Promise<UpstreamResponse> {
+    return await guardedGet(this.http, this.guard, budgetKeyOf(token), path, { authorization: token }, report)
   }
 }

@@ -1,0 +1,92 @@
+/**
+ * Prometheus metrics (prom-client) on a registry of this instance's own:
+ * requests, the cache, upstream calls and refusals, Apple's quota, and
+ * Node's process metrics. GET /metrics serves them.
+ */
+import fp from 'fastify-plugin'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { GatewayObserver } from '../src/observer.js'
+import type { UsageService } from '../src/usage-service.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gatewayMetrics: { registry: Registry, observer: GatewayObserver }
+  }
+}
+
+export default fp(async function metrics (fastify) {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+
+  const requests = new Histogram({
+    name: 'gateway_http_request_duration_seconds',
+    help: 'Requests answered by the gateway, by route, method and status.',
+    labelNames: ['route', 'method', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers
+  })
+  const cacheResults = new Counter({ name: 'gateway_cache_results_total', help: 'Report answers by cache result (HIT, MISS, STALE).', labelNames: ['result'], registers })
+  const evictions = new Counter({ name: 'gateway_cache_evictions_total', help: 'Entries dropped to stay within CACHE_MAX_BYTES.', labelNames: ['cache'], registers })
+  const upstream = new Histogram({
+    name: 'gateway_upstream_request_duration_seconds',
+    help: 'Upstream calls (each attempt), by provider, report and status (HTTP status, error or timeout).',
+    labelNames: ['provider', 'report', 'status'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers
+  })
+  const refusals = new Counter({ name: 'gateway_upstream_refusals_total', help: 'Upstream calls not made: budget spent, or a 429 back-off holding.', labelNames: ['provider', 'reason'], registers })
+
+  // Read at scrape time from the usage service, which is decorated after this plugin.
+  const usage = (): ReturnType<UsageService['stats']> | undefined => fastify.hasDecorator('usage') ? fastify.usage.stats() : undefined
+  registry.registerMetric(new Gauge({
+    name: 'gateway_cache_bytes',
+    help: 'Counted bytes held by each cache (bounded by CACHE_MAX_BYTES).',
+    labelNames: ['cache'],
+    registers: [],
+    collect () {
+      const stats = usage()
+      if (stats === undefined) return
+      this.set({ cache: 'reports' }, stats.reportBytes)
+      this.set({ cache: 'days' }, stats.dayBytes)
+    }
+  }))
+  registry.registerMetric(new Gauge({
+    name: 'gateway_cache_entries',
+    help: 'Entries held by each cache.',
+    labelNames: ['cache'],
+    registers: [],
+    collect () {
+      const stats = usage()
+      if (stats === undefined) return
+      this.set({ cache: 'reports' }, stats.reportEntries)
+      this.set({ cache: 'days' }, stats.dayEntries)
+    }
+  }))
+  registry.registerMetric(new Gauge({
+    name: 'gateway_apple_quota_remaining',
+    help: "Apple's last reported X-Rate-Limit figures per API key (user-hour-rem and the like).",
+    labelNames: ['key', 'figure'],
+    registers: [],
+    collect () {
+      this.reset()
+      for (const [key, figures] of Object.entries(usage()?.appleQuota ?? {})) {
+        for (const [figure, value] of Object.entries(figures)) this.set({ key, figure }, value)
+      }
+    }
+  }))
+
+  const observer: GatewayObserver = {
+    upstreamCall: (provider, report, status, seconds) => { upstream.observe({ provider, report, status }, seconds) },
+    upstreamRefused: (provider, reason) => { refusals.inc({ provider, reason }) },
+    cacheEvicted: (cache) => { evictions.inc({ cache }) }
+  }
+  fastify.decorate('gatewayMetrics', { registry, observer })
+
+  fastify.addHook('onResponse', (request, reply, done) => {
+    requests.observe({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000)
+    const result = reply.getHeader('x-cache')
+    if (typeof result === 'string') cacheResults.inc({ result })
+    done()
+  })
+}, { name: 'metrics' })
