@@ -3,6 +3,8 @@
  * loopback (or an undici MockAgent), with logs captured for inspection.
  */
 import { readFileSync } from 'node:fs'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
 import { Writable } from 'node:stream'
 import { exportPKCS8, generateKeyPair, type CryptoKey } from 'jose'
 import { MockAgent, type Interceptable } from 'undici'
@@ -104,4 +106,23 @@ export const JSON_HEADERS = { 'content-type': 'application/json' }
 
 export function fixture (name: string): unknown {
   return JSON.parse(readFileSync(new URL(`fixtures/${name}.json`, import.meta.url), 'utf8'))
+}
+
+/** A stand-in upstream on loopback, answering with `handler`; closed (with its sockets) after the test. */
+export async function loopbackUpstream (t: Test, handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<string> {
+  const server = createServer(handler)
+  const sockets = new Set<Socket>()
+  server.on('connection', (socket) => { sockets.add(socket) })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy()
+    server.close()
+  })
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+/** Apple credentials (a fresh key) for a gateway pointed at `baseUrl`. */
+export async function appleEnv (baseUrl: string): Promise<Record<string, string>> {
+  const { privateKeyPem } = await appleKeyPair()
+  return { APPLE_KEY_ID: 'K1', APPLE_ISSUER_ID: 'I1', APPLE_PRIVATE_KEY: privateKeyPem, APPLE_BASE_URL: baseUrl }
 }

@@ -1,10 +1,8 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import fc from 'fast-check'
 import { loadConfig } from '../src/config.js'
 import { addDays, daysBetween, isoDay } from '../src/days.js'
-import { APPLE_BUILD, GUPSHUP_APP, JSON_HEADERS, appleKeyPair, fixture, gateway, mockedGateway, simulatedGateway } from './helpers.js'
+import { APPLE_BUILD, GUPSHUP_APP, JSON_HEADERS, appleEnv, fixture, gateway, loopbackUpstream, mockedGateway, simulatedGateway } from './helpers.js'
 
 const usage = (from: string, to: string): string => `/usage/gupshup/apps/${GUPSHUP_APP}?from=${from}&to=${to}`
 const BUILD = `/usage/apple/builds/${APPLE_BUILD}`
@@ -212,7 +210,7 @@ t.test('an upstream 404 is remembered for a minute: a missing id cannot spend th
 t.test('Apple calls in flight are capped per key (APPLE_MAX_CONCURRENCY)', async (t) => {
   let inFlight = 0
   let most = 0
-  const slow = createServer((_request, response) => {
+  const slow = await loopbackUpstream(t, (_request, response) => {
     inFlight++
     most = Math.max(most, inFlight)
     setTimeout(() => {
@@ -220,16 +218,7 @@ t.test('Apple calls in flight are capped per key (APPLE_MAX_CONCURRENCY)', async
       response.writeHead(200, JSON_HEADERS).end(JSON.stringify(fixture('apple-build-usages')))
     }, 60)
   })
-  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => slow.close())
-  const { privateKeyPem } = await appleKeyPair()
-  const config = loadConfig({
-    LOG_LEVEL: 'silent',
-    APPLE_MAX_CONCURRENCY: '2',
-    APPLE_KEY_ID: 'K1',
-    APPLE_PRIVATE_KEY: privateKeyPem,
-    APPLE_BASE_URL: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`
-  })
+  const config = loadConfig({ LOG_LEVEL: 'silent', APPLE_MAX_CONCURRENCY: '2', ...await appleEnv(slow) })
   const { app } = await gateway(t, { config })
   const answers = await Promise.all(Array.from({ length: 8 }, async (_, index) => await app.inject(`/usage/apple/builds/build-${index}`)))
   t.ok(answers.every((res) => res.statusCode === 200))

@@ -1,11 +1,8 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { request } from 'undici'
-import { APPLE_BUILD, appleKeyPair } from './helpers.js'
+import { APPLE_BUILD, JSON_HEADERS, appleEnv, fixture, loopbackUpstream } from './helpers.js'
 
 const SERVER = new URL('../src/server.ts', import.meta.url).pathname
 
@@ -59,20 +56,10 @@ t.test('production without API keys refuses to start', async (t) => {
 })
 
 t.test('SIGTERM during a slow upstream call: the call completes, then the process exits', async (t) => {
-  const slow = createServer((_request, response) => {
-    setTimeout(() => response.writeHead(200, { 'content-type': 'application/json' }).end(readFileSync(new URL('fixtures/apple-build-usages.json', import.meta.url))), 1500)
+  const slow = await loopbackUpstream(t, (_request, response) => {
+    setTimeout(() => response.writeHead(200, JSON_HEADERS).end(JSON.stringify(fixture('apple-build-usages'))), 1500)
   })
-  await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => slow.close())
-  const { privateKeyPem } = await appleKeyPair()
-  const child = startServer({
-    PORT: '0',
-    APPLE_KEY_ID: 'K1',
-    APPLE_ISSUER_ID: 'I1',
-    APPLE_PRIVATE_KEY: privateKeyPem,
-    APPLE_BASE_URL: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`,
-    GUPSHUP_APP_TOKENS: '{"app-1": "token-1"}'
-  })
+  const child = startServer({ PORT: '0', ...await appleEnv(slow), GUPSHUP_APP_TOKENS: '{"app-1": "token-1"}' })
   const done = output(child)
   let log = ''
   const address = await new Promise<string>((resolve) => {

@@ -1,9 +1,7 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { loadConfig } from '../src/config.js'
-import { APPLE_BUILD, GUPSHUP_APP, GUPSHUP_TOKEN, JSON_HEADERS, appleKeyPair, fixture, gateway, mockedGateway } from './helpers.js'
+import { APPLE_BUILD, GUPSHUP_APP, GUPSHUP_TOKEN, JSON_HEADERS, appleEnv, fixture, gateway, loopbackUpstream, mockedGateway } from './helpers.js'
 
 const BUILD_PATH = `/v1/builds/${APPLE_BUILD}/metrics/betaBuildUsages`
 const appleError = (status: number, code: string, detail: string, parameter?: string): unknown => ({
@@ -155,21 +153,8 @@ t.test('a network error is a 502', async (t) => {
 })
 
 t.test('a hung upstream is a 504 within UPSTREAM_TIMEOUT_MS', async (t) => {
-  const sockets = new Set<import('node:net').Socket>()
-  const hung = createServer(() => { /* never answers */ })
-  hung.on('connection', (socket) => { sockets.add(socket) })
-  await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { for (const socket of sockets) socket.destroy(); hung.close() })
-  const { port } = hung.address() as AddressInfo
-  const { privateKeyPem } = await appleKeyPair()
-  const config = loadConfig({
-    LOG_LEVEL: 'silent',
-    UPSTREAM_TIMEOUT_MS: '300',
-    APPLE_KEY_ID: 'K1',
-    APPLE_ISSUER_ID: 'I1',
-    APPLE_PRIVATE_KEY: privateKeyPem,
-    APPLE_BASE_URL: `http://127.0.0.1:${port}`
-  })
+  const hung = await loopbackUpstream(t, () => { /* never answers */ })
+  const config = loadConfig({ LOG_LEVEL: 'silent', UPSTREAM_TIMEOUT_MS: '300', ...await appleEnv(hung) })
   const { app } = await gateway(t, { config })
   const started = Date.now()
   const res = await app.inject(`/usage/apple/builds/${APPLE_BUILD}`)

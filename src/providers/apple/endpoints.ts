@@ -24,6 +24,21 @@ const testerMetrics = [
   metric('feedbackCount', 'feedback')
 ]
 
+/** The testers of an app or of a beta group: the same query, dimension and metrics. */
+function testerUsagesOf (row: Pick<AppleEndpoint, 'key' | 'route' | 'summary' | 'subject' | 'upstreamPath'>): AppleEndpoint {
+  return {
+    provider: 'apple',
+    report: 'betaTesterUsages',
+    query: testerQuery,
+    paged: true,
+    dimensions: { betaTesters: 'betaTester' },
+    groupByUnlessFiltered: byTester,
+    metrics: testerMetrics,
+    ttlSeconds: METRICS_TTL_SECONDS,
+    ...row
+  }
+}
+
 export const appleEndpoints: AppleEndpoint[] = [
   {
     provider: 'apple',
@@ -45,36 +60,20 @@ export const appleEndpoints: AppleEndpoint[] = [
     ],
     ttlSeconds: METRICS_TTL_SECONDS
   },
-  {
-    provider: 'apple',
+  testerUsagesOf({
     key: 'apple.apps.betaTesterUsages',
-    report: 'betaTesterUsages',
     route: '/usage/apple/apps/:appId/beta-testers',
     summary: "TestFlight usage of an app's beta testers, one point per tester (or one tester's).",
     subject: { type: 'app', param: 'appId' },
-    upstreamPath: '/v1/apps/{id}/metrics/betaTesterUsages',
-    query: testerQuery,
-    paged: true,
-    dimensions: { betaTesters: 'betaTester' },
-    groupByUnlessFiltered: byTester,
-    metrics: testerMetrics,
-    ttlSeconds: METRICS_TTL_SECONDS
-  },
-  {
-    provider: 'apple',
+    upstreamPath: '/v1/apps/{id}/metrics/betaTesterUsages'
+  }),
+  testerUsagesOf({
     key: 'apple.betaGroups.betaTesterUsages',
-    report: 'betaTesterUsages',
     route: '/usage/apple/beta-groups/:groupId/beta-testers',
     summary: "TestFlight usage of a beta group's testers, one point per tester (or one tester's).",
     subject: { type: 'betaGroup', param: 'groupId' },
-    upstreamPath: '/v1/betaGroups/{id}/metrics/betaTesterUsages',
-    query: testerQuery,
-    paged: true,
-    dimensions: { betaTesters: 'betaTester' },
-    groupByUnlessFiltered: byTester,
-    metrics: testerMetrics,
-    ttlSeconds: METRICS_TTL_SECONDS
-  },
+    upstreamPath: '/v1/betaGroups/{id}/metrics/betaTesterUsages'
+  }),
   {
     provider: 'apple',
     key: 'apple.betaGroups.publicLinkUsages',
