@@ -172,6 +172,7 @@ export class UsageService {
     let next: string | undefined = typeof cursor === 'string' ? cursor : undefined
     let first: UsageReport | undefined
     const data: UsageReport['data'] = []
+    const units: UsageReport['units'] = {}
     do {
       const page = await this.cachedReport(endpoint, id, { ...pageQuery, cursor: next }, forceRefresh)
       const report = JSON.parse(page.entry.body) as UsageReport
@@ -184,11 +185,10 @@ export class UsageService {
       }
       pages.push(page)
       data.push(...report.data)
+      Object.assign(units, report.units)
       next = report.paging.next === null ? undefined : new URL(report.paging.next, 'http://gateway').searchParams.get('cursor') ?? undefined
     } while (next !== undefined)
     const additive = new Map(endpoint.metrics.map((def) => [def.name, def.additive]))
-    const units = { ...first.units }
-    for (const page of pages.slice(1)) Object.assign(units, (JSON.parse(page.entry.body) as UsageReport).units)
     const body = JSON.stringify({
       ...first,
       units,
