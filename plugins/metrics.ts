@@ -76,6 +76,15 @@ export default fp(async function metrics (fastify) {
     }
   }))
 
+  registry.registerMetric(new Gauge({
+    name: 'gateway_redis_up',
+    help: '1 while the shared Redis answers, 0 while replicas fall back on local budgets; absent without REDIS_URL.',
+    registers: [],
+    collect () {
+      if (fastify.hasDecorator('redis') && fastify.redis !== undefined) this.set(fastify.redis.status === 'ready' ? 1 : 0)
+    }
+  }))
+
   const observer: GatewayObserver = {
     upstreamCall: (provider, report, status, seconds) => { upstream.observe({ provider, report, status }, seconds) },
     upstreamRefused: (provider, reason) => { refusals.inc({ provider, reason }) },

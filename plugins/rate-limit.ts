@@ -5,15 +5,18 @@
 import { createHash } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import type { RateLimitPluginOptions } from '@fastify/rate-limit'
+import type { Redis } from 'ioredis'
 import type { Config } from '../src/config.js'
 import { GatewayError } from '../src/errors.js'
 import { presentedKey } from './auth.js'
 
 export { default } from '@fastify/rate-limit'
 
-export const rateLimitOptions = (config: Config): RateLimitPluginOptions => ({
+/** With Redis, replicas count together; while it is down, each lets requests through rather than fail them. */
+export const rateLimitOptions = (config: Config, redis?: Redis): RateLimitPluginOptions => ({
   max: config.rateLimitPerMinute,
   timeWindow: 60_000,
+  ...(redis === undefined ? {} : { redis, nameSpace: 'usage-gateway:inbound:', skipOnError: true }),
   // Keys arrive here already verified; the store holds their digest, never the key.
   keyGenerator: (request: FastifyRequest) => {
     const key = config.apiKeys.length > 0 ? presentedKey(request) : undefined

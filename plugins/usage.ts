@@ -12,7 +12,8 @@ import { AppleClient } from '../src/providers/apple/client.js'
 import { AppleTokenSigner } from '../src/providers/apple/token.js'
 import { GupshupClient } from '../src/providers/gupshup/client.js'
 import { GupshupTokens } from '../src/providers/gupshup/tokens.js'
-import { AppleQuota, BackoffGate, SlidingWindowBudget } from '../src/upstream/budget.js'
+import { AppleQuota, BackoffGate, SlidingWindowBudget, type Budget } from '../src/upstream/budget.js'
+import { SharedSlidingWindowBudget } from '../src/upstream/shared-budget.js'
 import { UpstreamHttp } from '../src/upstream/http.js'
 import { UsageService, type ReportSources } from '../src/usage-service.js'
 
@@ -57,13 +58,23 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, d
     sources.apple = client
     clients.push(client)
   }
+  /**
+   * Gupshup's limits hold across replicas when they share Redis; while Redis
+   * is down each replica keeps to half the limit (the conservative share of two replicas).
+   */
+  const gupshupBudget = (name: string, limit: number): Budget => {
+    const redis = fastify.redis
+    if (redis === undefined) return new SlidingWindowBudget(limit, GUPSHUP_WINDOW_MS, now)
+    const fallback = new SlidingWindowBudget(Math.max(1, Math.floor(limit / 2)), GUPSHUP_WINDOW_MS, now)
+    return new SharedSlidingWindowBudget(redis, `gupshup:${name}`, limit, GUPSHUP_WINDOW_MS, fallback)
+  }
   if (Object.keys(gupshup.appTokens).length > 0 || gupshup.partner !== undefined) {
     const http = new UpstreamHttp({ provider: 'gupshup', baseUrl: gupshup.baseUrl, timeoutMs, dispatcher })
     // Gupshup's partner login is limited to 10 a minute, like its app tokens.
-    const tokens = new GupshupTokens({ http, appTokens: gupshup.appTokens, partner: gupshup.partner, loginBudget: new SlidingWindowBudget(10, GUPSHUP_WINDOW_MS, now), now })
+    const tokens = new GupshupTokens({ http, appTokens: gupshup.appTokens, partner: gupshup.partner, loginBudget: gupshupBudget('login', 10), now })
     const guard = {
       provider: 'gupshup' as const,
-      budget: new SlidingWindowBudget(gupshup.rateLimitPerMinute, GUPSHUP_WINDOW_MS, now),
+      budget: gupshupBudget('calls', gupshup.rateLimitPerMinute),
       gate: new BackoffGate(MINUTE_MS, 10 * MINUTE_MS, now),
       timeoutMs,
       ...RETRIES,
@@ -88,4 +99,4 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, d
     onBackgroundError: (error) => { fastify.log.warn({ code: (error as { code?: string }).code }, 'background refresh failed; the stale answer stands') }
   }))
   fastify.addHook('onClose', async () => { await Promise.all(clients.map(async (client) => { await client.close() })) })
-}, { name: 'usage', dependencies: ['metrics'] })
+}, { name: 'usage', dependencies: ['metrics', 'redis'] })

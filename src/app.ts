@@ -15,6 +15,7 @@ import auth from '../plugins/auth.js'
 import errorHandler, { sendProblem } from '../plugins/error-handler.js'
 import gracefulClose from '../plugins/graceful-close.js'
 import metrics from '../plugins/metrics.js'
+import redis from '../plugins/redis.js'
 import noBody from '../plugins/no-body.js'
 import rateLimit, { rateLimitOptions } from '../plugins/rate-limit.js'
 import reportReply from '../plugins/report-reply.js'
@@ -99,13 +100,14 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(swagger, { publicBaseUrl: options.config.publicBaseUrl })
   await fastify.register(swaggerUi)
   await fastify.register(auth, { apiKeys: options.config.apiKeys })
+  await fastify.register(redis, { url: options.config.redisUrl })
   await fastify.register(usage, options)
   await fastify.register(reportReply)
   await fastify.register(operationsRoutes)
   await fastify.register(async function usageRoutes (scope) {
     if (options.config.apiKeys.length > 0) scope.addHook('onRequest', scope.verifyApiKey)
     // Registered in this scope, it limits /usage only: health checks and docs stay unlimited.
-    await scope.register(rateLimit, rateLimitOptions(options.config))
+    await scope.register(rateLimit, rateLimitOptions(options.config, scope.redis))
     await scope.register(catalogRoutes, { config: options.config, simulated: options.simulated ?? [] })
     await scope.register(appleRoutes)
     await scope.register(gupshupRoutes)

@@ -46,6 +46,8 @@ export interface Config {
   trustProxy: boolean | number | string
   /** Where callers reach the gateway (behind an API gateway): the spec's server and every paging.next. */
   publicBaseUrl?: string
+  /** Redis shared by the replicas (upstream budgets, inbound limits). */
+  redisUrl?: string
   cache: { ttlOverrideSeconds?: number, maxBytes: number, staleIfErrorSeconds: number }
 }
 
@@ -193,6 +195,19 @@ function apiKeys (env: Env, production: boolean): string[] {
   return keys
 }
 
+function redisUrl (env: Env): string | undefined {
+  const raw = value(env, 'REDIS_URL')
+  if (raw === undefined) return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL')
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL')
+  return raw
+}
+
 /** `true`, `false`, a hop count, or addresses and CIDRs (comma-separated) of the proxies to trust. */
 function trustProxy (env: Env): boolean | number | string {
   const raw = value(env, 'TRUST_PROXY')
@@ -232,6 +247,7 @@ export function loadConfig (env: Env = process.env): Config {
     upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000),
     maxPages: integer(env, 'MAX_PAGES', 50, 1, 1000),
     trustProxy: trustProxy(env),
+    redisUrl: redisUrl(env),
     publicBaseUrl: value(env, 'PUBLIC_BASE_URL') === undefined ? undefined : baseUrl(env, 'PUBLIC_BASE_URL', ''),
     cache: {
       ttlOverrideSeconds: ttl === undefined ? undefined : integer(env, 'CACHE_TTL_SECONDS', 0, 0, 31 * 86400),

@@ -2,6 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { join } from 'node:path'
 import t from 'tap'
+import { parse } from 'yaml'
 
 // No Docker engine runs in CI: these check what can be checked without building the image.
 const root = new URL('..', import.meta.url).pathname
@@ -49,4 +50,18 @@ t.test('.dockerignore keeps the build context to what the image needs', async (t
   const ignore = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').filter((line) => line !== '' && !line.startsWith('#'))
   t.equal(ignore[0], '*', 'everything is excluded unless named')
   t.notOk(ignore.some((line) => /node_modules|\.git|\.env|test/.test(line) && line.startsWith('!')), 'no node_modules, .git, .env or tests')
+})
+
+t.test('compose.yaml: two replicas of this image sharing one Redis, secrets from the environment only', async (t) => {
+  const text = readFileSync(join(root, 'compose.yaml'), 'utf8')
+  const compose = parse(text, { merge: true }) as { services: Record<string, { build?: string, image?: string, environment?: Record<string, string>, depends_on?: Record<string, { condition: string }>, healthcheck?: unknown }> }
+  const replicas = Object.entries(compose.services).filter(([, service]) => service.build === '.')
+  t.equal(replicas.length, 2)
+  for (const [name, service] of replicas) {
+    t.equal(service.environment?.REDIS_URL, 'redis://redis:6379', name)
+    t.same(service.depends_on, { redis: { condition: 'service_healthy' } }, name)
+  }
+  t.match(compose.services.redis.image, /^redis:7/)
+  t.ok(compose.services.redis.healthcheck)
+  t.notMatch(text, /sk_|BEGIN PRIVATE KEY/, 'no secret in the file')
 })

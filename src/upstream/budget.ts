@@ -8,7 +8,7 @@ export interface Refusal { retryAfterMs: number }
 
 export interface Budget {
   /** Takes one call from the budget of `key`, or says how long to wait. */
-  tryAcquire: (key: string) => Refusal | undefined
+  tryAcquire: (key: string) => Refusal | undefined | Promise<Refusal | undefined>
 }
 
 /**

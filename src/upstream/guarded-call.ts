@@ -41,7 +41,7 @@ export async function guardedGet (http: UpstreamHttp, guard: CallGuard, key: str
       observer.upstreamRefused(guard.provider, 'backoff')
       throw refused(guard, waiting, 'answered 429 to this credential moments ago')
     }
-    const spent = guard.budget.tryAcquire(key)
+    const spent = await guard.budget.tryAcquire(key)
     if (spent !== undefined) {
       observer.upstreamRefused(guard.provider, 'budget')
       // A retry that the budget cannot afford gives up with what the last attempt got.

@@ -89,7 +89,7 @@ export class GupshupTokens {
 
   private async login (): Promise<string> {
     const { partner, http, loginBudget } = this.options
-    const spent = loginBudget.tryAcquire('login')
+    const spent = await loginBudget.tryAcquire('login')
     if (spent !== undefined) {
       throw new UpstreamRateLimitedError('gupshup', Math.ceil(spent.retryAfterMs / 1000), 'gupshup partner login budget (10 a minute) is spent.')
     }

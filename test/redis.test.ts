@@ -1,0 +1,95 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { addDays } from '../src/days.js'
+import { loadConfig } from '../src/config.js'
+import { simulatedConfig, startSimulators } from '../src/simulators/index.js'
+import { GUPSHUP_APP, gateway } from './helpers.js'
+
+// A real redis-server, started on a free port. .ci/run installs Debian's package.
+const hasRedis = spawnSync('redis-server', ['--version']).status === 0
+if (!hasRedis) {
+  process.stderr.write('\n*** redis-server is not on the PATH: the shared-tier tests are SKIPPED (apt-get install redis-server) ***\n\n')
+}
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+async function startRedis (port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  const client = new Redis({ port, lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null })
+  await client.connect().catch(() => {})
+  await client.ping()
+  client.disconnect()
+  return child
+}
+
+async function stopRedis (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return
+  child.kill('SIGKILL')
+  await once(child, 'exit')
+}
+
+const usage = (day: string): string => `/usage/gupshup/apps/${GUPSHUP_APP}?from=${day}&to=${day}`
+
+t.test('two replicas sharing Redis', { skip: hasRedis ? false : 'redis-server is not installed' }, async (t) => {
+  const port = await freePort()
+  let redis = await startRedis(port)
+  t.teardown(async () => { await stopRedis(redis) })
+  const sims = await startSimulators()
+  t.teardown(sims.close)
+  const replica = async (): Promise<Awaited<ReturnType<typeof gateway>>> => await gateway(t, {
+    config: simulatedConfig(loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: `redis://127.0.0.1:${port}`, GATEWAY_RATE_LIMIT_PER_MINUTE: '1000' }), sims, ['apple', 'gupshup'])
+  })
+  const [a, b] = [await replica(), await replica()]
+
+  t.test('Gupshup’s 10 a minute hold across both: 25 distinct days through two replicas, 10 upstream calls, no upstream 429', async (t) => {
+    const answers = []
+    for (let index = 0; index < 25; index++) {
+      const day = addDays('2021-01-01', index * 40)
+      answers.push(await (index % 2 === 0 ? a : b).app.inject(usage(day)))
+    }
+    t.equal(sims.gupshup.calls.length, 10)
+    t.equal(sims.gupshup.calls.filter((call) => call.status === 429).length, 0)
+    t.equal(answers.filter((res) => res.statusCode === 200).length, 10)
+    t.equal(answers.filter((res) => res.statusCode === 429).length, 15)
+  })
+
+  t.test('the inbound limit counts requests to both replicas', async (t) => {
+    const limited = simulatedConfig(loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: `redis://127.0.0.1:${port}`, GATEWAY_RATE_LIMIT_PER_MINUTE: '2' }), sims, ['apple', 'gupshup'])
+    const [c, d] = [await gateway(t, { config: limited }), await gateway(t, { config: limited })]
+    const from = { remoteAddress: '198.51.100.7' }
+    t.equal((await c.app.inject({ url: '/usage', ...from })).statusCode, 200)
+    t.equal((await d.app.inject({ url: '/usage', ...from })).statusCode, 200)
+    t.equal((await c.app.inject({ url: '/usage', ...from })).statusCode, 429, 'the third request, on either replica')
+  })
+
+  t.test('Redis gone: no request is lost, /ready says so; Redis back: ready again', async (t) => {
+    t.same((await a.app.inject('/ready')).json(), { status: 'ready', redis: 'ready' })
+    await stopRedis(redis)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const ready = await a.app.inject('/ready')
+    t.equal(ready.statusCode, 503)
+    t.equal(ready.json().status, 'degraded')
+    const cached = await a.app.inject(usage('2021-01-01'))
+    t.equal(cached.statusCode, 200, 'cached answers still flow')
+    // Another app: its token's local fallback budget (half of Gupshup's 10) is untouched.
+    const otherApp = Object.keys(sims.gupshupTokens).find((appId) => appId !== GUPSHUP_APP) as string
+    const fresh = await b.app.inject(`/usage/gupshup/apps/${otherApp}?from=2020-06-01&to=2020-06-02`)
+    t.equal(fresh.statusCode, 200, 'upstream calls still flow, on the local budget')
+    t.equal(sims.gupshup.calls.filter((call) => call.status === 429).length, 0)
+    t.match((await a.app.inject('/metrics')).body, /^gateway_redis_up 0$/m)
+
+    redis = await startRedis(port)
+    for (let i = 0; i < 40 && a.app.redis?.status !== 'ready'; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+    t.same((await a.app.inject('/ready')).json(), { status: 'ready', redis: 'ready' })
+    t.match((await a.app.inject('/metrics')).body, /^gateway_redis_up 1$/m)
+  })
+})
