@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici'
 import type { Config } from '../src/config.js'
 import { DayCache } from '../src/cache/day-cache.js'
 import { ReportCache } from '../src/cache/report-cache.js'
+import { SharedReportStore } from '../src/cache/shared-store.js'
 import { AppleClient } from '../src/providers/apple/client.js'
 import { AppleTokenSigner } from '../src/providers/apple/token.js'
 import { GupshupClient } from '../src/providers/gupshup/client.js'
@@ -86,7 +87,14 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, d
   }
   const maxStaleMs = config.cache.staleIfErrorSeconds * 1000
   // Three quarters of the bound for whole reports, a quarter for Gupshup's days.
-  const cache = new ReportCache({ maxBytes: Math.floor(config.cache.maxBytes * 0.75), maxStaleMs, now, onEvict: () => { observer.cacheEvicted('reports') } })
+  const cache = new ReportCache({
+    maxBytes: Math.floor(config.cache.maxBytes * 0.75),
+    maxStaleMs,
+    now,
+    onEvict: () => { observer.cacheEvicted('reports') },
+    shared: fastify.redis === undefined ? undefined : new SharedReportStore(fastify.redis),
+    sharedWaitMs: timeoutMs
+  })
   const days = new DayCache({ maxBytes: Math.floor(config.cache.maxBytes * 0.25), maxStaleMs, maxWindowDays: MAX_WINDOW_DAYS, now, onEvict: () => { observer.cacheEvicted('days') } })
   fastify.decorate('usage', new UsageService({
     cache,

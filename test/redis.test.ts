@@ -62,6 +62,23 @@ t.test('two replicas sharing Redis', { skip: hasRedis ? false : 'redis-server is
     t.equal(answers.filter((res) => res.statusCode === 429).length, 15)
   })
 
+  t.test('a report fetched through one replica is a hit on the other; 100 concurrent cold requests over both make one upstream call', async (t) => {
+    const build = '/usage/apple/builds/ace4f47a-60ae-4ed6-954f-c4e61c7baab0'
+    const first = await a.app.inject(build)
+    t.equal(first.headers['x-cache'], 'MISS')
+    const second = await b.app.inject(build)
+    t.equal(second.headers['x-cache'], 'HIT', 'from the shared level')
+    t.equal(second.body, first.body)
+    t.equal(second.headers.etag, first.headers.etag)
+    t.equal(sims.apple.calls.length, 1)
+
+    const cold = '/usage/apple/apps/6447306070/beta-testers?limit=150&period=P30D'
+    const answers = await Promise.all(Array.from({ length: 100 }, async (_, index) => await (index % 2 === 0 ? a : b).app.inject(cold)))
+    t.ok(answers.every((res) => res.statusCode === 200))
+    t.equal(new Set(answers.map((res) => res.body)).size, 1)
+    t.equal(sims.apple.calls.length, 2, 'one upstream call for the hundred')
+  })
+
   t.test('the inbound limit counts requests to both replicas', async (t) => {
     const limited = simulatedConfig(loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: `redis://127.0.0.1:${port}`, GATEWAY_RATE_LIMIT_PER_MINUTE: '2' }), sims, ['apple', 'gupshup'])
     const [c, d] = [await gateway(t, { config: limited }), await gateway(t, { config: limited })]

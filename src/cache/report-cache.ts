@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
+import type { SharedReportStore } from './shared-store.js'
 
 export interface CachedReport {
   /** The serialized report, ready to send. */
@@ -30,6 +31,7 @@ export interface CacheAnswer {
 interface LoadContext {
   load: () => Promise<string>
   ttlMs: number
+  forceRefresh: boolean
 }
 
 export interface ReportCacheOptions {
@@ -39,6 +41,10 @@ export interface ReportCacheOptions {
   now?: () => number
   /** An entry was dropped to stay within maxBytes. */
   onEvict?: () => void
+  /** The replicas' shared second level (Redis), when there is one. */
+  shared?: SharedReportStore
+  /** How long a replica waits for another's fetch of the same cold report (UPSTREAM_TIMEOUT_MS). */
+  sharedWaitMs?: number
 }
 
 // Heap per entry beyond its body and key: the entry, its ETag, lru-cache's links.
@@ -53,10 +59,16 @@ export class ReportCache {
   private readonly lru: LRUCache<string, CachedReport, LoadContext>
   private readonly now: () => number
   private readonly maxStaleMs: number
+  private readonly shared?: SharedReportStore
+  private readonly sharedWaitMs: number
+  /** Entries another replica fetched: answered as hits, since no upstream call was made for them. */
+  private readonly fromShared = new WeakSet<CachedReport>()
 
   constructor (options: ReportCacheOptions) {
     this.now = options.now ?? Date.now
     this.maxStaleMs = options.maxStaleMs
+    this.shared = options.shared
+    this.sharedWaitMs = options.sharedWaitMs ?? 10_000
     this.lru = new LRUCache<string, CachedReport, LoadContext>({
       maxSize: options.maxBytes,
       sizeCalculation: (entry, key) => Buffer.byteLength(entry.body) + key.length + ENTRY_OVERHEAD_BYTES,
@@ -66,10 +78,11 @@ export class ReportCache {
       perf: { now: this.now },
       // Read the clock on every check: a cached reading would blur TTLs under a test's fake clock.
       ttlResolution: 0,
-      fetchMethod: async (_key, _stale, { context, options }) => {
-        const body = await context.load()
-        options.ttl = context.ttlMs
-        return this.entryOf(body, context.ttlMs)
+      fetchMethod: async (key, _stale, { context, options }) => {
+        const entry = await this.load(key, context)
+        // A report from another replica keeps its age: it stays fresh only for what is left.
+        options.ttl = Math.max(1, entry.storedAt + entry.ttlMs - this.now())
+        return entry
       }
     })
   }
@@ -90,12 +103,37 @@ export class ReportCache {
     if (existing !== undefined && this.now() - existing.storedAt > existing.ttlMs + this.maxStaleMs) this.lru.delete(key)
     const status: LRUCache.Status<string, CachedReport, LoadContext> = {}
     // A forced refresh waits for the upstream (falling back on the cached copy only if it fails).
-    const entry = await this.lru.fetch(key, { context: { load, ttlMs }, status, forceRefresh, allowStale: !forceRefresh })
+    const entry = await this.lru.fetch(key, { context: { load, ttlMs, forceRefresh }, status, forceRefresh, allowStale: !forceRefresh })
     // With allowStaleOnFetchRejection, a failed load with nothing stale to fall back on
     // resolves undefined; the load's own error is the answer.
     if (entry === undefined) throw status.fetchError ?? new Error(`cache fetch of ${key} resolved nothing`)
-    const outcome: CacheOutcome = status.returnedStale === true ? 'STALE' : status.fetch === 'hit' ? 'HIT' : 'MISS'
+    const outcome: CacheOutcome = status.returnedStale === true ? 'STALE' : status.fetch === 'hit' || this.fromShared.has(entry) ? 'HIT' : 'MISS'
     return this.answerOf(entry, outcome)
+  }
+
+  /**
+   * An entry for a key this replica lacks: from the shared level when another
+   * replica has it fresh; else fetched upstream by one replica while the
+   * others wait for its answer; without Redis, simply fetched.
+   */
+  private async load (key: string, context: LoadContext): Promise<CachedReport> {
+    const isFresh = (entry: CachedReport): boolean => this.now() < entry.storedAt + entry.ttlMs
+    if (this.shared === undefined) return this.entryOf(await context.load(), context.ttlMs)
+    if (!context.forceRefresh) {
+      const shared = await this.shared.get(key)
+      const answer = shared !== undefined && isFresh(shared) ? shared : await this.shared.fetchOrWait(key, isFresh, this.sharedWaitMs, this.sharedWaitMs)
+      if (answer !== true) {
+        this.fromShared.add(answer)
+        return answer
+      }
+    }
+    try {
+      const entry = this.entryOf(await context.load(), context.ttlMs)
+      await this.shared.set(key, entry, context.ttlMs + this.maxStaleMs)
+      return entry
+    } finally {
+      await this.shared.unlock(key)
+    }
   }
 
   /** Entries held, and their counted bytes. */
