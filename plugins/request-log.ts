@@ -1,12 +1,23 @@
 /**
- * One JSON log line per request, and the request id echoed to the caller.
+ * One JSON log line per request (with the upstream calls made for it and
+ * their time), and the request id echoed to the caller.
  */
 import fp from 'fastify-plugin'
+import { startTally, type UpstreamTally } from '../src/upstream-timing.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Upstream calls made for this request, and their time. */
+    upstreamTally: UpstreamTally | null
+  }
+}
 
 // Callback-style hooks: they run on every request, and skip a promise each.
 export default fp(async function requestLog (fastify) {
+  fastify.decorateRequest('upstreamTally', null)
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    request.upstreamTally = startTally()
     done()
   })
   fastify.addHook('onResponse', (request, reply, done) => {
@@ -16,7 +27,9 @@ export default fp(async function requestLog (fastify) {
       route: request.routeOptions.url,
       statusCode: reply.statusCode,
       durationMs: Math.round(reply.elapsedTime * 100) / 100,
-      cache: reply.getHeader('x-cache')
+      cache: reply.getHeader('x-cache'),
+      upstreamCalls: request.upstreamTally?.calls ?? 0,
+      upstreamMs: Math.round((request.upstreamTally?.ms ?? 0) * 100) / 100
     }, 'request')
     done()
   })

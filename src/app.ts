@@ -38,6 +38,12 @@ export interface AppOptions {
   simulated?: ProviderName[]
 }
 
+/** Log fields that would carry a secret, at the top level or one object down. */
+export const REDACTED_LOG_PATHS = [
+  'req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization', 'headers["x-api-key"]',
+  ...['token', 'apiKey', 'privateKeyPem', 'secret', 'password'].flatMap((name) => [name, `*.${name}`])
+]
+
 /** Where log lines go instead of stdout (tests read them). */
 export interface LogStream { write: (line: string) => void }
 
@@ -72,8 +78,8 @@ export function serverOptions (config: Config, logStream?: LogStream): FastifySe
     logger: {
       level: config.logLevel,
       ...(logStream === undefined ? {} : { stream: logStream }),
-      // Nothing logs headers today; this keeps it so if something starts to.
-      redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.token', '*.privateKeyPem'], censor: '[redacted]' }
+      // Nothing logs headers or credentials today; this keeps it so if something starts to.
+      redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' }
     },
     // plugins/request-log.ts writes the one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),

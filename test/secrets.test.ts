@@ -49,7 +49,27 @@ t.test('one JSON log line per request, with its id, route, status and cache resu
   t.equal(res.headers['x-request-id'], 'caller-id-42', 'the caller’s request id is kept')
   const odd = await gw.app.inject({ url: '/health', headers: { 'x-request-id': 'bad id with spaces' } })
   t.not(odd.headers['x-request-id'], 'bad id with spaces')
+  await gw.app.inject(`/usage/apple/builds/${APPLE_BUILD}`)
   const lines = gw.logs.filter((line) => line.msg === 'request')
-  t.equal(lines.length, 2)
-  t.match(lines[0], { requestId: 'caller-id-42', route: '/usage/apple/builds/:buildId', statusCode: 200, cache: 'MISS' })
+  t.equal(lines.length, 3)
+  t.match(lines[0], { requestId: 'caller-id-42', route: '/usage/apple/builds/:buildId', statusCode: 200, cache: 'MISS', upstreamCalls: 1 })
+  t.ok((lines[0].upstreamMs as number) > 0, 'the upstream time of a miss')
+  t.match(lines[2], { cache: 'HIT', upstreamCalls: 0, upstreamMs: 0 })
+})
+
+t.test('the logger redacts credentials wherever a log line would carry them', async (t) => {
+  const gw = await mockedGateway(t)
+  gw.app.log.info({
+    req: { headers: { authorization: 'Bearer SECRET-1', 'x-api-key': 'SECRET-2', accept: 'application/json' } },
+    headers: { authorization: 'SECRET-3', 'x-api-key': 'SECRET-9', accept: 'application/json' },
+    token: 'SECRET-4',
+    upstream: { token: 'SECRET-5', password: 'SECRET-6' },
+    partner: { secret: 'SECRET-7' },
+    apple: { privateKeyPem: 'SECRET-8' }
+  }, 'something that should not have logged credentials')
+  const line = gw.rawLogs.at(-1) ?? ''
+  t.notMatch(line, /SECRET-/)
+  t.match(line, /"accept":"application\/json"/, 'the rest of the line stays')
+  // Fastify's request serializer keeps no headers at all; the rest are censored in place.
+  t.equal(line.match(/\[redacted\]/g)?.length, 7)
 })

@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { UpstreamError, UpstreamRateLimitedError, UpstreamTimeoutError, type ProviderName } from '../errors.js'
 import { quietObserver, type GatewayObserver } from '../observer.js'
+import { recordUpstream } from '../upstream-timing.js'
 import type { BackoffGate, Budget, Refusal } from './budget.js'
 import { retryAfterSeconds, type UpstreamHttp, type UpstreamResponse } from './http.js'
 
@@ -49,7 +50,11 @@ export async function guardedGet (http: UpstreamHttp, guard: CallGuard, key: str
       throw refused(guard, spent, "call budget of this credential is spent (the gateway never exceeds the upstream's limit)")
     }
     const callStarted = performance.now()
-    const seconds = (): number => (performance.now() - callStarted) / 1000
+    const seconds = (): number => {
+      const ms = performance.now() - callStarted
+      recordUpstream(ms)
+      return ms / 1000
+    }
     try {
       let response: UpstreamResponse
       try {
