@@ -13,6 +13,7 @@ const bad: Array<[string, string, RegExp]> = [
   [`/usage/apple/apps/${APPLE_APP}/beta-testers?testerId=a/b`, 'testerId', /letters, digits or dashes/],
   [`/usage/apple/apps/${APPLE_APP}/beta-testers?cursor=%00`, 'cursor', /cursor copied from paging.next/],
   [`/usage/apple/apps/${APPLE_APP}/beta-testers?limt=5`, 'limt', /not a parameter of this route/],
+  [`/usage/apple/apps/${APPLE_APP}/beta-testers?all=maybe`, 'all', /must be a single boolean/],
   ['/usage/apple/builds/abc?limit=5', 'limit', /not a parameter/],
   ['/usage/apple/apps/has_underscore/beta-testers', 'appId', /letters, digits or dashes/],
   [`/usage/gupshup/apps/${GUPSHUP_APP}?to=2024-01-02`, 'from', /is required/],
