@@ -39,30 +39,22 @@ export default fp(async function metrics (fastify) {
 
   // Read at scrape time from the usage service, which is decorated after this plugin.
   const usage = (): ReturnType<UsageService['stats']> | undefined => fastify.hasDecorator('usage') ? fastify.usage.stats() : undefined
-  registry.registerMetric(new Gauge({
-    name: 'gateway_cache_bytes',
-    help: 'Counted bytes held by each cache (bounded by CACHE_MAX_BYTES).',
-    labelNames: ['cache'],
-    registers: [],
-    collect () {
-      const stats = usage()
-      if (stats === undefined) return
-      this.set({ cache: 'reports' }, stats.reportBytes)
-      this.set({ cache: 'days' }, stats.dayBytes)
-    }
-  }))
-  registry.registerMetric(new Gauge({
-    name: 'gateway_cache_entries',
-    help: 'Entries held by each cache.',
-    labelNames: ['cache'],
-    registers: [],
-    collect () {
-      const stats = usage()
-      if (stats === undefined) return
-      this.set({ cache: 'reports' }, stats.reportEntries)
-      this.set({ cache: 'days' }, stats.dayEntries)
-    }
-  }))
+  /** A gauge per cache (reports, days), read from the usage service's stats. */
+  const perCache = (name: string, help: string, read: (stats: ReturnType<UsageService['stats']>) => { reports: number, days: number }): void => {
+    registry.registerMetric(new Gauge({
+      name,
+      help,
+      labelNames: ['cache'],
+      registers: [],
+      collect () {
+        const stats = usage()
+        if (stats === undefined) return
+        for (const [cache, value] of Object.entries(read(stats))) this.set({ cache }, value)
+      }
+    }))
+  }
+  perCache('gateway_cache_bytes', 'Counted bytes held by each cache (bounded by CACHE_MAX_BYTES).', (stats) => ({ reports: stats.reportBytes, days: stats.dayBytes }))
+  perCache('gateway_cache_entries', 'Entries held by each cache.', (stats) => ({ reports: stats.reportEntries, days: stats.dayEntries }))
   registry.registerMetric(new Gauge({
     name: 'gateway_apple_quota_remaining',
     help: "Apple's last reported X-Rate-Limit figures per API key (user-hour-rem and the like).",

@@ -4,6 +4,6 @@
 import fp from 'fastify-plugin'
 import swaggerUi from '@fastify/swagger-ui'
 
-export default fp(async function docs (fastify) {
-  await fastify.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } })
+export default fp<{ prefix?: string }>(async function docs (fastify, { prefix = '' }) {
+  await fastify.register(swaggerUi, { routePrefix: `${prefix}/docs`, uiConfig: { docExpansion: 'list', deepLinking: true } })
 }, { name: 'swagger-ui', dependencies: ['swagger'] })

@@ -102,7 +102,8 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, d
     sources,
     ttlOverrideSeconds: config.cache.ttlOverrideSeconds,
     maxPages: config.maxPages,
-    publicBaseUrl: config.publicBaseUrl,
+    // paging.next: where callers reach the gateway, then any prefix the routes are served under.
+    publicBaseUrl: (config.publicBaseUrl ?? '') + config.routePrefix,
     now,
     onBackgroundError: (error) => { fastify.log.warn({ code: (error as { code?: string }).code }, 'background refresh failed; the stale answer stands') }
   }))

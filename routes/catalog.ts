@@ -73,7 +73,7 @@ const catalogRoutes: FastifyPluginAsync<CatalogOptions> = async (fastify, { conf
     simulated.includes(provider) ? 'simulated' : configured ? 'configured' : 'not_configured'
   const reportsOf = (endpoints: AnyEndpoint[], params: Record<string, RouteParams>): unknown[] => endpoints.map((endpoint) => ({
     report: endpoint.report,
-    route: endpoint.route.replace(/:(\w+)/g, '{$1}'),
+    route: config.routePrefix + endpoint.route.replace(/:(\w+)/g, '{$1}'),
     summary: endpoint.summary,
     subject: endpoint.subject.type,
     upstream: endpoint.upstreamPath,

@@ -104,12 +104,12 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(metrics)
   await fastify.register(noBody)
   await fastify.register(swagger, { publicBaseUrl: options.config.publicBaseUrl })
-  await fastify.register(swaggerUi)
+  await fastify.register(swaggerUi, { prefix: options.config.routePrefix })
   await fastify.register(auth, { apiKeys: options.config.apiKeys })
   await fastify.register(redis, { url: options.config.redisUrl })
   await fastify.register(usage, options)
   await fastify.register(reportReply)
-  await fastify.register(operationsRoutes)
+  await fastify.register(operationsRoutes, { prefix: options.config.routePrefix })
   await fastify.register(async function usageRoutes (scope) {
     if (options.config.apiKeys.length > 0) scope.addHook('onRequest', scope.verifyApiKey)
     // Registered in this scope, it limits /usage only: health checks and docs stay unlimited.
@@ -117,7 +117,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
     await scope.register(catalogRoutes, { config: options.config, simulated: options.simulated ?? [] })
     await scope.register(appleRoutes)
     await scope.register(gupshupRoutes)
-  })
+  }, { prefix: options.config.routePrefix })
 }
 
 // Not encapsulated: what the plugins decorate (swagger, usage) is the caller's too, as with fastify-cli.

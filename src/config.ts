@@ -48,6 +48,8 @@ export interface Config {
   publicBaseUrl?: string
   /** Redis shared by the replicas (upstream budgets, inbound limits). */
   redisUrl?: string
+  /** Every route served under this path (`/usage-gateway`), for a front that forwards paths as they are. */
+  routePrefix: string
   cache: { ttlOverrideSeconds?: number, maxBytes: number, staleIfErrorSeconds: number }
 }
 
@@ -195,6 +197,13 @@ function apiKeys (env: Env, production: boolean): string[] {
   return keys
 }
 
+function routePrefix (env: Env): string {
+  const raw = value(env, 'ROUTE_PREFIX')
+  if (raw === undefined || raw === '/') return ''
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(raw)) throw new ConfigError('ROUTE_PREFIX', 'must be a path such as /usage-gateway (no trailing slash)')
+  return raw
+}
+
 function redisUrl (env: Env): string | undefined {
   const raw = value(env, 'REDIS_URL')
   if (raw === undefined) return undefined
@@ -248,6 +257,7 @@ export function loadConfig (env: Env = process.env): Config {
     maxPages: integer(env, 'MAX_PAGES', 50, 1, 1000),
     trustProxy: trustProxy(env),
     redisUrl: redisUrl(env),
+    routePrefix: routePrefix(env),
     publicBaseUrl: value(env, 'PUBLIC_BASE_URL') === undefined ? undefined : baseUrl(env, 'PUBLIC_BASE_URL', ''),
     cache: {
       ttlOverrideSeconds: ttl === undefined ? undefined : integer(env, 'CACHE_TTL_SECONDS', 0, 0, 31 * 86400),

@@ -75,6 +75,8 @@ t.test('TRUST_PROXY and PUBLIC_BASE_URL', async (t) => {
   t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
   t.equal(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy, '10.0.0.0/8, 127.0.0.1')
   fails(t, { TRUST_PROXY: 'everyone' }, 'TRUST_PROXY')
+  t.equal(loadConfig({ ROUTE_PREFIX: '/gw' }).routePrefix, '/gw')
+  fails(t, { ROUTE_PREFIX: 'gw/' }, 'ROUTE_PREFIX')
   t.equal(loadConfig({ PUBLIC_BASE_URL: 'https://gw.example.com/' }).publicBaseUrl, 'https://gw.example.com')
   fails(t, { PUBLIC_BASE_URL: 'gw.example.com' }, 'PUBLIC_BASE_URL')
   fails(t, { GUPSHUP_PARTNER_EMAIL: 'a@b.c' }, 'GUPSHUP_PARTNER_SECRET')

@@ -66,3 +66,18 @@ t.test('behind an API gateway: TRUST_PROXY keys the inbound limit by X-Forwarded
   const all = await app.inject({ url: '/usage/apple/apps/6448250830/beta-testers?limit=5&all=true', headers: { 'x-forwarded-for': '203.0.113.4' } })
   t.equal(all.json().data.length, 12, 'all=true follows absolute next links too')
 })
+
+t.test('ROUTE_PREFIX serves every route under a path, for a front that forwards paths as they are', async (t) => {
+  const { app } = await simulatedGateway(t, { env: { ROUTE_PREFIX: '/gw' } })
+  t.equal((await app.inject('/gw/health')).statusCode, 200)
+  t.equal((await app.inject('/health')).statusCode, 404)
+  t.equal((await app.inject(`/gw/usage/apple/builds/${APPLE_BUILD}`)).statusCode, 200)
+  t.equal((await app.inject('/gw/docs/')).statusCode, 200)
+  const page = (await app.inject('/gw/usage/apple/apps/6447306070/beta-testers?limit=10')).json()
+  t.match(page.paging.next, /^\/gw\/usage\/apple\/apps\/6447306070\/beta-testers\?cursor=/)
+  t.equal((await app.inject(page.paging.next)).statusCode, 200, 'paging.next works as given')
+  const spec = (await app.inject('/gw/openapi.json')).json()
+  t.ok(spec.paths['/gw/usage/apple/builds/{buildId}'])
+  const catalog = (await app.inject('/gw/usage')).json()
+  t.equal(catalog.providers[0].reports[0].route, '/gw/usage/apple/builds/{buildId}')
+})
