@@ -7,6 +7,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { GatewayError, NotFoundError } from '../src/errors.js'
 import { gatewayErrorOf, problemOf } from '../src/problem.js'
 
+const pathOf = (request: FastifyRequest): string => request.url.split('?')[0]
+
 /** Answers `error` as a problem; also used for errors Fastify meets before routing (`frameworkErrors`). */
 export function sendProblem (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const problem = gatewayErrorOf(error)
@@ -17,11 +19,11 @@ export function sendProblem (error: unknown, request: FastifyRequest, reply: Fas
     request.log.warn({ code: problem.code, provider: problem.provider, detail: problem.detail }, 'upstream failure')
   }
   if (problem.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.retryAfterSeconds))
-  return reply.code(problem.status).type('application/problem+json').send(problemOf(problem, request.id, request.url.split('?')[0]))
+  return reply.code(problem.status).type('application/problem+json').send(problemOf(problem, request.id, pathOf(request)))
 }
 
 export default fp(async function errorHandler (fastify) {
   fastify.setErrorHandler(async (error, request, reply) => await sendProblem(error, request, reply))
   fastify.setNotFoundHandler(async (request, reply) =>
-    await sendProblem(new NotFoundError(`No route ${request.method} ${request.url.split('?')[0]}; GET /docs/ lists the routes.`), request, reply))
+    await sendProblem(new NotFoundError(`No route ${request.method} ${pathOf(request)}; GET /docs/ lists the routes.`), request, reply))
 }, { name: 'error-handler' })

@@ -120,8 +120,11 @@ t.test('partner sign-in: a lapsed partner token logs in again once; failed login
 
   gupshup.intercept({ path: '/partner/account/login', method: 'POST' }).reply(401, { status: 'error', message: 'Invalid email or password' }, { headers: JSON_HEADERS }).persist()
   gupshup.intercept({ path: /\/token\/$/, method: 'GET' }).reply(401, { status: 'error', message: 'expired' }, { headers: JSON_HEADERS }).persist()
-  const statuses = []
-  for (let i = 0; i < 12; i++) statuses.push((await app.inject(`/usage/gupshup/apps/app-${i}/wallet`)).statusCode)
-  t.ok(statuses.slice(0, 4).every((status) => status === 502))
-  t.equal(statuses.at(-1), 429, 'past 10 logins a minute the gateway stops trying')
+  const answers = []
+  for (let i = 0; i < 12; i++) answers.push(await app.inject(`/usage/gupshup/apps/app-${i}/wallet`))
+  t.ok(answers.slice(0, 4).every((res) => res.statusCode === 502))
+  const last = answers[answers.length - 1]
+  t.equal(last.statusCode, 429, 'past 10 logins a minute the gateway stops trying')
+  t.match(last.json().detail, /partner login budget/)
+  t.ok(Number(last.headers['retry-after']) >= 1, 'and says when to try again')
 })

@@ -24,9 +24,10 @@ export interface CallGuard {
   observer?: GatewayObserver
 }
 
-function refused (guard: CallGuard, refusal: Refusal, why: string): UpstreamRateLimitedError {
+/** A call the gateway will not make yet, as the 429 it is answered with (never `Retry-After: 0`). */
+export function refusalError (provider: ProviderName, refusal: Refusal, why: string): UpstreamRateLimitedError {
   const seconds = Math.max(1, Math.ceil(refusal.retryAfterMs / 1000))
-  return new UpstreamRateLimitedError(guard.provider, seconds, `${guard.provider} ${why}; retry after ${seconds} s.`)
+  return new UpstreamRateLimitedError(provider, seconds, `${provider} ${why}; retry after ${seconds} s.`)
 }
 
 /** `key` names the credential (never the credential itself); `report` labels the call for metrics. */
@@ -40,14 +41,14 @@ export async function guardedGet (http: UpstreamHttp, guard: CallGuard, key: str
     const waiting = guard.gate.check(key)
     if (waiting !== undefined) {
       observer.upstreamRefused(guard.provider, 'backoff')
-      throw refused(guard, waiting, 'answered 429 to this credential moments ago')
+      throw refusalError(guard.provider, waiting, 'answered 429 to this credential moments ago')
     }
     const spent = await guard.budget.tryAcquire(key)
     if (spent !== undefined) {
       observer.upstreamRefused(guard.provider, 'budget')
       // A retry that the budget cannot afford gives up with what the last attempt got.
       if (attempt > 0) break
-      throw refused(guard, spent, "call budget of this credential is spent (the gateway never exceeds the upstream's limit)")
+      throw refusalError(guard.provider, spent, "call budget of this credential is spent (the gateway never exceeds the upstream's limit)")
     }
     const callStarted = performance.now()
     const seconds = (): number => {
@@ -68,7 +69,7 @@ export async function guardedGet (http: UpstreamHttp, guard: CallGuard, key: str
       if (response.status === 429) {
         const retryAfter = retryAfterSeconds(response.headers['retry-after'])
         const waitMs = guard.gate.block(key, retryAfter === undefined ? undefined : retryAfter * 1000)
-        throw refused(guard, { retryAfterMs: waitMs }, 'is rate limiting this gateway')
+        throw refusalError(guard.provider, { retryAfterMs: waitMs }, 'is rate limiting this gateway')
       }
       guard.gate.clear(key)
       if (response.status < 500) return response

@@ -6,7 +6,8 @@
  */
 import { Type } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { UnknownAppError, UpstreamAuthError, UpstreamInvalidResponseError, UpstreamRateLimitedError } from '../../errors.js'
+import { UnknownAppError, UpstreamAuthError, UpstreamInvalidResponseError } from '../../errors.js'
+import { refusalError } from '../../upstream/guarded-call.js'
 import type { Budget } from '../../upstream/budget.js'
 import type { UpstreamHttp } from '../../upstream/http.js'
 import { statusError } from '../../upstream/status-error.js'
@@ -91,7 +92,7 @@ export class GupshupTokens {
     const { partner, http, loginBudget } = this.options
     const spent = await loginBudget.tryAcquire('login')
     if (spent !== undefined) {
-      throw new UpstreamRateLimitedError('gupshup', Math.ceil(spent.retryAfterMs / 1000), 'gupshup partner login budget (10 a minute) is spent.')
+      throw refusalError('gupshup', spent, 'partner login budget (10 a minute) is spent')
     }
     const response = await http.postForm('/partner/account/login', { email: partner?.email ?? '', password: partner?.secret ?? '' })
     if (response.status === 401 || response.status === 403) {
