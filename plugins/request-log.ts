@@ -25,6 +25,8 @@ export default fp(async function requestLog (fastify) {
       method: request.method,
       url: request.url,
       route: request.routeOptions.url,
+      // The verified key's name (never the key); absent when the gateway has no keys.
+      caller: request.caller === '' ? undefined : request.caller,
       statusCode: reply.statusCode,
       durationMs: Math.round(reply.elapsedTime * 100) / 100,
       cache: reply.getHeader('x-cache'),

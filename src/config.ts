@@ -35,8 +35,8 @@ export interface Config {
     /** Most calls per app token in any 60 seconds. */
     rateLimitPerMinute: number
   }
-  /** Inbound API keys; empty means inbound auth is off. */
-  apiKeys: string[]
+  /** Inbound API keys, each with the name logs and metrics know it by; empty means inbound auth is off. */
+  apiKeys: ApiKey[]
   /** Inbound requests per minute per API key (per client IP when auth is off). */
   rateLimitPerMinute: number
   upstreamTimeoutMs: number
@@ -52,6 +52,9 @@ export interface Config {
   routePrefix: string
   cache: { ttlOverrideSeconds?: number, maxBytes: number, staleIfErrorSeconds: number }
 }
+
+/** A gateway API key and its name (`GATEWAY_API_KEYS=name=key`, or `key<position>` when unnamed). */
+export interface ApiKey { name: string, key: string }
 
 export class ConfigError extends Error {
   readonly variable: string
@@ -185,15 +188,24 @@ function gupshupPartner (env: Env): { email: string, secret: string } | undefine
   return { email, secret }
 }
 
-function apiKeys (env: Env, production: boolean): string[] {
-  const keys = (value(env, 'GATEWAY_API_KEYS') ?? '').split(',').map((key) => key.trim()).filter((key) => key !== '')
+const KEY_NAME = /^[A-Za-z][\w.-]{0,63}$/
+
+/** `name=key` entries, or bare keys named by position: logs and metrics show the name, never the key. */
+function apiKeys (env: Env, production: boolean): ApiKey[] {
+  const entries = (value(env, 'GATEWAY_API_KEYS') ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  const keys = entries.map((entry, index) => {
+    const named = /^([^=]{1,64})=(.+)$/.exec(entry)
+    return named === null ? { name: `key${index + 1}`, key: entry } : { name: named[1].trim(), key: named[2].trim() }
+  })
   const mode = value(env, 'GATEWAY_AUTH')
   if (mode !== undefined && mode !== 'none') throw new ConfigError('GATEWAY_AUTH', 'may only be "none"')
   if (mode === 'none' && keys.length > 0) throw new ConfigError('GATEWAY_AUTH', 'is "none" but GATEWAY_API_KEYS is set; choose one')
   if (production && keys.length === 0 && mode !== 'none') {
     throw new ConfigError('GATEWAY_API_KEYS', 'is required when NODE_ENV=production (or set GATEWAY_AUTH=none when an API gateway in front authenticates callers)')
   }
-  if (keys.some((key) => key.length < 16)) throw new ConfigError('GATEWAY_API_KEYS', 'must hold keys of at least 16 characters')
+  if (keys.some(({ key }) => key.length < 16)) throw new ConfigError('GATEWAY_API_KEYS', 'must hold keys of at least 16 characters')
+  if (keys.some(({ name }) => !KEY_NAME.test(name))) throw new ConfigError('GATEWAY_API_KEYS', 'must name keys with a letter, then letters, digits, _ . or - (64 at most)')
+  if (new Set(keys.map(({ name }) => name)).size < keys.length) throw new ConfigError('GATEWAY_API_KEYS', 'must not name two keys alike')
   return keys
 }
 

@@ -43,7 +43,12 @@ t.test('a malformed GUPSHUP_APP_TOKENS is refused without printing a token', asy
 t.test('production refuses to start without API keys unless GATEWAY_AUTH=none', async (t) => {
   fails(t, { NODE_ENV: 'production' }, 'GATEWAY_API_KEYS')
   t.same(loadConfig({ NODE_ENV: 'production', GATEWAY_AUTH: 'none' }).apiKeys, [])
-  t.same(loadConfig({ NODE_ENV: 'production', GATEWAY_API_KEYS: 'abcdefghijklmnop, qrstuvwxyz012345' }).apiKeys, ['abcdefghijklmnop', 'qrstuvwxyz012345'])
+  t.same(loadConfig({ NODE_ENV: 'production', GATEWAY_API_KEYS: 'abcdefghijklmnop, qrstuvwxyz012345' }).apiKeys,
+    [{ name: 'key1', key: 'abcdefghijklmnop' }, { name: 'key2', key: 'qrstuvwxyz012345' }])
+  t.same(loadConfig({ GATEWAY_API_KEYS: 'dashboards=abcdefghijklmnop,ops = qrstuvwxyz012345' }).apiKeys,
+    [{ name: 'dashboards', key: 'abcdefghijklmnop' }, { name: 'ops', key: 'qrstuvwxyz012345' }])
+  fails(t, { GATEWAY_API_KEYS: 'a=abcdefghijklmnop,a=qrstuvwxyz012345' }, 'GATEWAY_API_KEYS', 'abcdefghijklmnop')
+  fails(t, { GATEWAY_API_KEYS: '9lives=abcdefghijklmnop' }, 'GATEWAY_API_KEYS', 'abcdefghijklmnop')
   fails(t, { GATEWAY_API_KEYS: 'short' }, 'GATEWAY_API_KEYS', 'short')
   fails(t, { GATEWAY_AUTH: 'off' }, 'GATEWAY_AUTH')
   fails(t, { GATEWAY_AUTH: 'none', GATEWAY_API_KEYS: 'abcdefghijklmnop' }, 'GATEWAY_AUTH')

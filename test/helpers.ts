@@ -60,7 +60,8 @@ export async function simulatedGateway (t: Test, options: GatewayOptions & Simul
   t.teardown(async () => { await sims.close() })
   const base = loadConfig({ LOG_LEVEL: 'info', ...options.env })
   const config = simulatedConfig(base, sims, ['apple', 'gupshup'])
-  return { ...await gateway(t, { ...options, config, simulated: ['apple', 'gupshup'] }), sims }
+  // Object.assign, not a spread: `logs` stays a live getter.
+  return Object.assign(await gateway(t, { ...options, config, simulated: ['apple', 'gupshup'] }), { sims })
 }
 
 export const APPLE_APP = '6447306070'
