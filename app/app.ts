@@ -3,14 +3,11 @@
  * expects. server.ts starts it; tests build the same thing.
  */
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
+import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Dispatcher } from 'undici'
-import type { Config } from './config.js'
-import type { ProviderName } from './errors.js'
-import { problemType } from './problem.js'
 import auth from '../plugins/auth.js'
 import errorHandler, { sendProblem } from '../plugins/error-handler.js'
 import gracefulClose from '../plugins/graceful-close.js'
@@ -23,19 +20,25 @@ import requestLog from '../plugins/request-log.js'
 import swagger from '../plugins/swagger.js'
 import swaggerUi from '../plugins/swagger-ui.js'
 import usage from '../plugins/usage.js'
-import appleRoutes from '../routes/apple/index.js'
+import { providers as registry } from '../providers/index.js'
 import catalogRoutes from '../routes/catalog.js'
-import gupshupRoutes from '../routes/gupshup/index.js'
 import operationsRoutes from '../routes/operations.js'
+import { reportRoutes } from '../routes/report-route.js'
+import type { Config } from '../src/config.js'
+import { ERRORS, type ErrorCode } from '../src/errors.js'
+import type { Provider } from '../src/provider.js'
+import { problemType } from '../src/problem.js'
 
 export interface AppOptions {
   config: Config
-  /** undici dispatcher for both upstreams (tests pass a MockAgent). */
+  /** The providers served: the registry's unless given (a test adds one). */
+  providers?: readonly Provider[]
+  /** undici dispatcher for every upstream (tests pass a MockAgent). */
   dispatcher?: Dispatcher
   /** The clock of the cache and of Apple tokens (tests pass a fake one). */
   now?: () => number
   /** Providers answered by the built-in simulators (demo mode). */
-  simulated?: ProviderName[]
+  simulated?: readonly string[]
 }
 
 /** Log fields that would carry a secret, at the top level or one object down. */
@@ -47,9 +50,10 @@ export const REDACTED_LOG_PATHS = [
 /** Where log lines go instead of stdout (tests read them). */
 export interface LogStream { write: (line: string) => void }
 
-const CLIENT_ERRORS: Record<string, [number, string, string]> = {
-  HPE_HEADER_OVERFLOW: [431, 'headers_too_large', 'Request Header Fields Too Large'],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request_timeout', 'Request Timeout']
+/** Node's client errors, as the catalog's codes. */
+const CLIENT_ERRORS: Record<string, ErrorCode> = {
+  HPE_HEADER_OVERFLOW: 'headers_too_large',
+  ERR_HTTP_REQUEST_TIMEOUT: 'request_timeout'
 }
 
 /**
@@ -60,10 +64,11 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
  */
 function clientErrorHandler (error: Error & { code?: string }, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return
-  const [status, code, title] = CLIENT_ERRORS[error.code ?? ''] ?? [400, 'bad_request', 'Bad Request']
+  const code = CLIENT_ERRORS[error.code ?? ''] ?? 'bad_request'
+  const { status, title } = ERRORS[code]
   const body = JSON.stringify({ type: problemType(code), title, status, detail: `The request was refused before routing (${title.toLowerCase()}).`, code })
   socket.resume()
-  socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
   setTimeout(() => socket.destroy(), 1000).unref()
 }
 
@@ -98,25 +103,25 @@ export function serverOptions (config: Config, logStream?: LogStream): FastifySe
 }
 
 const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
+  const providers = options.providers ?? registry
   await fastify.register(errorHandler)
   await fastify.register(requestLog)
   await fastify.register(gracefulClose)
-  await fastify.register(metrics)
+  await fastify.register(metrics, { providers })
   await fastify.register(noBody)
-  await fastify.register(swagger, { publicBaseUrl: options.config.publicBaseUrl })
+  await fastify.register(swagger, { publicBaseUrl: options.config.publicBaseUrl, providers })
   await fastify.register(swaggerUi, { prefix: options.config.routePrefix })
   await fastify.register(auth, { apiKeys: options.config.apiKeys })
   await fastify.register(redis, { url: options.config.redisUrl })
-  await fastify.register(usage, options)
+  await fastify.register(usage, { ...options, providers })
   await fastify.register(reportReply)
   await fastify.register(operationsRoutes, { prefix: options.config.routePrefix })
   await fastify.register(async function usageRoutes (scope) {
     if (options.config.apiKeys.length > 0) scope.addHook('onRequest', scope.verifyApiKey)
     // Registered in this scope, it limits /usage only: health checks and docs stay unlimited.
     await scope.register(rateLimit, rateLimitOptions(options.config, scope.redis))
-    await scope.register(catalogRoutes, { config: options.config, simulated: options.simulated ?? [] })
-    await scope.register(appleRoutes)
-    await scope.register(gupshupRoutes)
+    await scope.register(catalogRoutes, { config: options.config, providers, simulated: options.simulated ?? [] })
+    await scope.register(reportRoutes(providers.flatMap((provider) => provider.endpoints)))
   }, { prefix: options.config.routePrefix })
 }
 

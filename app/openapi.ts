@@ -3,7 +3,7 @@
  * environment it runs in (so the committed copy can be compared with it).
  */
 import { buildApp } from './app.js'
-import { loadConfig } from './config.js'
+import { loadConfig } from '../providers/index.js'
 
 export async function generateOpenApi (): Promise<string> {
   const app = await buildApp({ config: loadConfig({ LOG_LEVEL: 'silent' }) })

@@ -5,10 +5,11 @@
  */
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
-import { providersToSimulate, simulatedConfig, startSimulators, type RunningSimulators } from './simulators/index.js'
+import { loadConfig, providers, type GatewayConfig } from '../providers/index.js'
+import { ConfigError } from '../src/config.js'
+import { providersToSimulate, startSimulators } from '../src/simulators.js'
 
-let config: Config
+let config: GatewayConfig
 try {
   config = loadConfig()
 } catch (error) {
@@ -18,16 +19,14 @@ try {
   process.exit(1)
 }
 
-const simulate = providersToSimulate(config)
-let simulators: RunningSimulators | undefined
-if (simulate.length > 0) {
-  simulators = await startSimulators()
-  config = simulatedConfig(config, simulators, simulate)
-}
+const simulate = providersToSimulate(config, providers)
+const simulators = simulate.length > 0 ? await startSimulators(config, providers.filter((provider) => simulate.includes(provider.name))) : undefined
+if (simulators !== undefined) config = simulators.config
 
 const app = await buildApp({ config, simulated: simulate })
 if (simulators !== undefined) {
-  app.log.warn({ simulated: simulate, apple: simulators.appleBaseUrl, gupshup: simulators.gupshupBaseUrl },
+  const baseUrls = Object.fromEntries(Object.entries(simulators.simulators).map(([name, simulator]) => [name, simulator.baseUrl]))
+  app.log.warn({ simulated: simulate, ...baseUrls },
     `DEMO MODE: no credentials for ${simulate.join(' and ')}; answering from the built-in simulators with made-up data`)
 }
 

@@ -9,11 +9,10 @@ import { readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import autocannon from 'autocannon'
-import { AppleTokenSigner } from '../src/providers/apple/token.js'
-import { buildApp } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
-import { simulatedConfig, startSimulators } from '../src/simulators/index.js'
-import { GUPSHUP_DEMO_APPS } from '../src/simulators/gupshup.js'
+import { buildApp } from '../app/app.js'
+import { loadConfig, providers } from '../providers/index.js'
+import type { SimulatorsOf } from '../src/provider.js'
+import { startSimulators } from '../src/simulators.js'
 
 const here = new URL('.', import.meta.url)
 const seconds = Number(process.env.BENCH_SECONDS ?? 10)
@@ -71,23 +70,25 @@ async function hitThroughput (logLevel: string): Promise<void> {
   }
 }
 
-async function withGateway<T> (env: Record<string, string>, run: (base: string, sims: Awaited<ReturnType<typeof startSimulators>>) => Promise<T>): Promise<T> {
-  const sims = await startSimulators()
-  const config = simulatedConfig(loadConfig({ LOG_LEVEL: 'silent', GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000', ...env }), sims, ['apple', 'gupshup'])
+type Simulators = SimulatorsOf<typeof providers>
+
+async function withGateway<T> (env: Record<string, string>, run: (base: string, sims: Simulators) => Promise<T>): Promise<T> {
+  const running = await startSimulators(loadConfig({ LOG_LEVEL: 'silent', GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000', ...env }), providers)
+  const { config, simulators: sims } = running
   const app = await buildApp({ config }, { logStream: { write: () => {} } })
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
   try {
     return await run(base, sims)
   } finally {
     await app.close()
-    await sims.close()
+    await running.close()
   }
 }
 
 /** 2. Cold misses: gateway latency minus the upstream's own, over distinct reports. */
 async function coldMissOverhead (): Promise<void> {
   await withGateway({}, async (base, sims) => {
-    const token = await new AppleTokenSigner(sims.appleCredentials).token()
+    const token = await sims.apple.token()
     const direct: number[] = []
     const viaGateway: number[] = []
     const time = async (url: string, headers: Record<string, string> = {}): Promise<number> => {
@@ -103,7 +104,7 @@ async function coldMissOverhead (): Promise<void> {
         const query = `limit=${limit}&period=${period}`
         // Alternate which goes first, so neither always meets a warmer machine.
         const pair = [
-          async () => direct.push(await time(`${sims.appleBaseUrl}/v1/apps/6447306070/metrics/betaTesterUsages?groupBy=betaTesters&${query}`, { authorization: `Bearer ${token}` })),
+          async () => direct.push(await time(`${sims.apple.baseUrl}/v1/apps/6447306070/metrics/betaTesterUsages?groupBy=betaTesters&${query}`, { authorization: `Bearer ${token}` })),
           async () => viaGateway.push(await time(`${base}/usage/apple/apps/6447306070/beta-testers?${query}`))
         ]
         if (n++ % 2 === 1) pair.reverse()
@@ -127,7 +128,7 @@ async function coalescing (): Promise<void> {
 /** 4. A minute of mixed Gupshup ranges from 50 clients. */
 async function budget (): Promise<void> {
   await withGateway({}, async (base, sims) => {
-    const apps = Object.keys(GUPSHUP_DEMO_APPS)
+    const apps = Object.keys(sims.gupshup.tokens)
     let seed = 1
     const random = (): number => { seed = (seed * 16807) % 2147483647; return seed / 2147483647 }
     const day = (offset: number): string => new Date(Date.UTC(2025, 0, 1) + offset * 86_400_000).toISOString().slice(0, 10)

@@ -4,13 +4,13 @@
  * are measured in one process with the same settings.
  */
 import Fastify from 'fastify'
-import { buildApp } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
-import { simulatedConfig, startSimulators } from '../src/simulators/index.js'
+import { buildApp } from '../app/app.js'
+import { loadConfig, providers } from '../providers/index.js'
+import { startSimulators } from '../src/simulators.js'
 
 const PATH = '/usage/apple/builds/ace4f47a-60ae-4ed6-954f-c4e61c7baab0'
-const sims = await startSimulators()
-const config = simulatedConfig(loadConfig({ LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000', CACHE_TTL_SECONDS: '86400' }), sims, ['apple', 'gupshup'])
+const sims = await startSimulators(loadConfig({ LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000', CACHE_TTL_SECONDS: '86400' }), providers)
+const { config } = sims
 const gateway = await buildApp({ config }, { logStream: { write: () => {} } })
 const gatewayUrl = await gateway.listen({ host: '127.0.0.1', port: 0 })
 const body = await (await fetch(gatewayUrl + PATH)).text()

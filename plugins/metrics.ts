@@ -6,6 +6,7 @@
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { GatewayObserver } from '../src/observer.js'
+import type { Provider } from '../src/provider.js'
 import type { UsageService } from '../src/usage-service.js'
 
 declare module 'fastify' {
@@ -14,7 +15,7 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async function metrics (fastify) {
+export default fp<{ providers: readonly Provider[] }>(async function metrics (fastify, { providers }) {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const registers = [registry]
@@ -55,18 +56,21 @@ export default fp(async function metrics (fastify) {
   }
   perCache('gateway_cache_bytes', 'Counted bytes held by each cache (bounded by CACHE_MAX_BYTES).', (stats) => ({ reports: stats.reportBytes, days: stats.dayBytes }))
   perCache('gateway_cache_entries', 'Entries held by each cache.', (stats) => ({ reports: stats.reportEntries, days: stats.dayEntries }))
-  registry.registerMetric(new Gauge({
-    name: 'gateway_apple_quota_remaining',
-    help: "Apple's last reported X-Rate-Limit figures per API key (user-hour-rem and the like).",
-    labelNames: ['key', 'figure'],
-    registers: [],
-    collect () {
-      this.reset()
-      for (const [key, figures] of Object.entries(usage()?.appleQuota ?? {})) {
-        for (const [figure, value] of Object.entries(figures)) this.set({ key, figure }, value)
+  for (const provider of providers) {
+    if (provider.quotaMetric === undefined) continue
+    registry.registerMetric(new Gauge({
+      name: `gateway_${provider.name}_quota_remaining`,
+      help: provider.quotaMetric.help,
+      labelNames: ['key', 'figure'],
+      registers: [],
+      collect () {
+        this.reset()
+        for (const [key, figures] of Object.entries(usage()?.quotas[provider.name] ?? {})) {
+          for (const [figure, value] of Object.entries(figures)) this.set({ key, figure }, value)
+        }
       }
-    }
-  }))
+    }))
+  }
 
   registry.registerMetric(new Gauge({
     name: 'gateway_redis_up',

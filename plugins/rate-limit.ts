@@ -6,7 +6,7 @@ import type { FastifyRequest } from 'fastify'
 import type { RateLimitPluginOptions } from '@fastify/rate-limit'
 import type { Redis } from 'ioredis'
 import type { Config } from '../src/config.js'
-import { GatewayError } from '../src/errors.js'
+import { gatewayError } from '../src/errors.js'
 
 export { default } from '@fastify/rate-limit'
 
@@ -17,11 +17,7 @@ export const rateLimitOptions = (config: Config, redis?: Redis): RateLimitPlugin
   ...(redis === undefined ? {} : { redis, nameSpace: 'usage-gateway:inbound:', skipOnError: true }),
   // Keys arrive here already verified, as their name: the store never holds key material.
   keyGenerator: (request: FastifyRequest) => request.caller === '' ? `ip:${request.ip}` : `key:${request.caller}`,
-  errorResponseBuilder: (_request, context) => new GatewayError({
-    status: 429,
-    code: 'rate_limited',
-    title: 'Too many requests',
-    detail: `At most ${context.max} requests a minute per ${config.apiKeys.length > 0 ? 'API key' : 'client'}; retry after ${context.after}.`,
-    retryAfterSeconds: Math.ceil(context.ttl / 1000)
-  })
+  errorResponseBuilder: (_request, context) => gatewayError('rate_limited',
+    `At most ${context.max} requests a minute per ${config.apiKeys.length > 0 ? 'API key' : 'client'}; retry after ${context.after}.`,
+    { retryAfterSeconds: Math.ceil(context.ttl / 1000) })
 })

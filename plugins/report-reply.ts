@@ -5,7 +5,7 @@
  */
 import fp from 'fastify-plugin'
 import type { FastifyReply } from 'fastify'
-import type { CacheAnswer, CachedReport } from '../src/cache/report-cache.js'
+import type { CacheAnswer, CachedReport } from '../src/cache/types.js'
 import { prefersCsv, reportToCsv } from '../src/csv.js'
 import type { UsageReport } from '../src/report.js'
 

@@ -3,12 +3,20 @@
  */
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
-import { ProblemSchema } from '../src/problem.js'
-import { UsageReportSchema } from '../src/report.js'
+import { problemSchema } from '../src/problem.js'
+import type { Provider } from '../src/provider.js'
+import { usageReportSchema } from '../src/report.js'
 
-export default fp<{ publicBaseUrl?: string }>(async function openapi (fastify, { publicBaseUrl }) {
-  fastify.addSchema(ProblemSchema)
-  fastify.addSchema(UsageReportSchema)
+export interface SwaggerOptions {
+  publicBaseUrl?: string
+  /** The providers served: their names are the schemas' `provider` enum and the spec's tags. */
+  providers: readonly Provider[]
+}
+
+export default fp<SwaggerOptions>(async function openapi (fastify, { publicBaseUrl, providers }) {
+  const names = providers.map((provider) => provider.name)
+  fastify.addSchema(problemSchema(names))
+  fastify.addSchema(usageReportSchema(names))
   await fastify.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -20,8 +28,7 @@ export default fp<{ publicBaseUrl?: string }>(async function openapi (fastify, {
       // Behind an API gateway the spec names the public address; else clients use the one they reached.
       ...(publicBaseUrl === undefined ? {} : { servers: [{ url: publicBaseUrl }] }),
       tags: [
-        { name: 'apple', description: 'TestFlight usage from the App Store Connect API' },
-        { name: 'gupshup', description: 'WhatsApp messaging usage and fees from the Gupshup Partner API' },
+        ...providers.map((provider) => ({ name: provider.name, description: provider.tag.description })),
         { name: 'operations', description: 'Liveness and documentation' }
       ],
       components: {

@@ -9,14 +9,10 @@ import type { Config } from '../src/config.js'
 import { DayCache } from '../src/cache/day-cache.js'
 import { ReportCache } from '../src/cache/report-cache.js'
 import { SharedReportStore } from '../src/cache/shared-store.js'
-import { AppleClient } from '../src/providers/apple/client.js'
-import { AppleTokenSigner } from '../src/providers/apple/token.js'
-import { GupshupClient } from '../src/providers/gupshup/client.js'
-import { GupshupTokens } from '../src/providers/gupshup/tokens.js'
-import { AppleQuota, BackoffGate, SlidingWindowBudget, type Budget } from '../src/upstream/budget.js'
+import type { Provider, Source, SourceDeps } from '../src/provider.js'
+import { SlidingWindowBudget, type Budget } from '../src/upstream/budget.js'
 import { SharedSlidingWindowBudget } from '../src/upstream/shared-budget.js'
-import { UpstreamHttp } from '../src/upstream/http.js'
-import { UsageService, type ReportSources } from '../src/usage-service.js'
+import { UsageService } from '../src/usage-service.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,67 +22,40 @@ declare module 'fastify' {
 
 export interface UsagePluginOptions {
   config: Config
-  /** undici dispatcher for both upstreams (tests pass a MockAgent). */
+  /** The providers served (the registry's, unless a test adds one). */
+  providers: readonly Provider[]
+  /** undici dispatcher for every upstream (tests pass a MockAgent). */
   dispatcher?: Dispatcher
   now?: () => number
 }
 
-const MINUTE_MS = 60_000
-/** Gupshup's minute is measured by its clock, not ours: one more second keeps clear of it. */
-const GUPSHUP_WINDOW_MS = MINUTE_MS + 1_000
 const RETRIES = { maxRetries: 2, retryBaseMs: 200 }
-/** Gupshup reads at most 31 days a call. */
+/** The longest window a per-day source reads in one call (Gupshup's limit: 31 days). */
 const MAX_WINDOW_DAYS = 31
 
-export default fp<UsagePluginOptions>(async function usage (fastify, { config, dispatcher, now = Date.now }) {
-  const { apple, gupshup, upstreamTimeoutMs: timeoutMs } = config
+export default fp<UsagePluginOptions>(async function usage (fastify, { config, providers, dispatcher, now = Date.now }) {
+  const { upstreamTimeoutMs: timeoutMs } = config
   const observer = fastify.gatewayMetrics.observer
-  const sources: ReportSources = {}
-  const clients: Array<{ close: () => Promise<void> }> = []
-  if (apple.credentials !== undefined) {
-    const quota = new AppleQuota(apple.quotaReserve, MINUTE_MS, now)
-    const guard = {
-      provider: 'apple' as const,
-      budget: quota,
-      gate: new BackoffGate(10_000, 10 * MINUTE_MS, now),
-      timeoutMs,
-      ...RETRIES,
-      observer,
-      onResponse: (key: string, response: { headers: Record<string, string | string[] | undefined> }) => { quota.observe(key, response.headers['x-rate-limit']) }
-    }
-    const http = new UpstreamHttp({ provider: 'apple', baseUrl: apple.baseUrl, timeoutMs, connections: apple.maxConcurrency, dispatcher })
-    const client = new AppleClient(http, new AppleTokenSigner(apple.credentials, now), guard, apple.credentials.keyId, quota)
-    sources.apple = client
-    clients.push(client)
-  }
   /**
-   * Gupshup's limits hold across replicas when they share Redis; while Redis
+   * An upstream's limits hold across replicas when they share Redis; while Redis
    * is down each replica keeps to half the limit (the conservative share of two replicas).
    */
-  const gupshupBudget = (name: string, limit: number): Budget => {
+  const budgetOf = (provider: string) => (name: string, limit: number, windowMs: number): Budget => {
     const redis = fastify.redis
-    if (redis === undefined) return new SlidingWindowBudget(limit, GUPSHUP_WINDOW_MS, now)
-    const fallback = new SlidingWindowBudget(Math.max(1, Math.floor(limit / 2)), GUPSHUP_WINDOW_MS, now)
-    return new SharedSlidingWindowBudget(redis, `gupshup:${name}`, limit, GUPSHUP_WINDOW_MS, fallback)
+    if (redis === undefined) return new SlidingWindowBudget(limit, windowMs, now)
+    const fallback = new SlidingWindowBudget(Math.max(1, Math.floor(limit / 2)), windowMs, now)
+    return new SharedSlidingWindowBudget(redis, `${provider}:${name}`, limit, windowMs, fallback)
   }
-  if (Object.keys(gupshup.appTokens).length > 0 || gupshup.partner !== undefined) {
-    const http = new UpstreamHttp({ provider: 'gupshup', baseUrl: gupshup.baseUrl, timeoutMs, dispatcher })
-    // Gupshup's partner login is limited to 10 a minute, like its app tokens.
-    const tokens = new GupshupTokens({ http, appTokens: gupshup.appTokens, partner: gupshup.partner, loginBudget: gupshupBudget('login', 10), now })
-    const guard = {
-      provider: 'gupshup' as const,
-      budget: gupshupBudget('calls', gupshup.rateLimitPerMinute),
-      gate: new BackoffGate(MINUTE_MS, 10 * MINUTE_MS, now),
-      timeoutMs,
-      ...RETRIES,
-      observer
-    }
-    const client = new GupshupClient(http, tokens, guard, now)
-    sources.gupshup = client
-    clients.push(client)
+  const sources: Record<string, Source> = {}
+  const sections = config.providers as Record<string, unknown>
+  for (const provider of providers) {
+    const section = sections[provider.name]
+    if (!provider.config.isConfigured(section)) continue
+    const deps: SourceDeps = { dispatcher, now, timeoutMs, retries: RETRIES, observer, budget: budgetOf(provider.name) }
+    sources[provider.name] = provider.createSource(section, deps)
   }
   const maxStaleMs = config.cache.staleIfErrorSeconds * 1000
-  // Three quarters of the bound for whole reports, a quarter for Gupshup's days.
+  // Three quarters of the bound for whole reports, a quarter for the per-day reports' days.
   const cache = new ReportCache({
     maxBytes: Math.floor(config.cache.maxBytes * 0.75),
     maxStaleMs,
@@ -107,5 +76,5 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, d
     now,
     onBackgroundError: (error) => { fastify.log.warn({ code: (error as { code?: string }).code }, 'background refresh failed; the stale answer stands') }
   }))
-  fastify.addHook('onClose', async () => { await Promise.all(clients.map(async (client) => { await client.close() })) })
+  fastify.addHook('onClose', async () => { await Promise.all(Object.values(sources).map(async (source) => { await source.close() })) })
 }, { name: 'usage', dependencies: ['metrics', 'redis'] })

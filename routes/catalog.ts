@@ -5,13 +5,9 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { Type, type TObject, type TSchema } from 'typebox'
 import type { Config } from '../src/config.js'
-import type { ProviderName } from '../src/errors.js'
-import { appleEndpoints } from '../src/providers/apple/endpoints.js'
-import { gupshupEndpoints } from '../src/providers/gupshup/endpoints.js'
-import type { AnyEndpoint } from '../src/usage-service.js'
-import { appleRouteParams } from './apple/schemas.js'
-import { gupshupRouteParams } from './gupshup/schemas.js'
-import type { RouteParams } from './report-route.js'
+import type { ReportEndpoint } from '../src/endpoint.js'
+import type { Provider } from '../src/provider.js'
+import { providerNameSchema } from '../src/report.js'
 
 const Parameter = Type.Object({
   name: Type.String(),
@@ -21,9 +17,9 @@ const Parameter = Type.Object({
   schema: Type.Object({}, { additionalProperties: true, description: 'The JSON Schema the value must meet.' })
 })
 
-const CatalogSchema = Type.Object({
+const catalogSchema = (providerNames: readonly string[]): TSchema => Type.Object({
   providers: Type.Array(Type.Object({
-    name: Type.Union([Type.Literal('apple'), Type.Literal('gupshup')]),
+    name: providerNameSchema(providerNames),
     status: Type.Union([Type.Literal('configured'), Type.Literal('simulated'), Type.Literal('not_configured')], {
       description: '`simulated`: answered by the built-in simulators (demo mode); `not_configured`: its routes answer 503.'
     }),
@@ -47,7 +43,7 @@ const CatalogSchema = Type.Object({
   }))
 }, { $id: 'Catalog', title: 'Catalog' })
 
-function parametersOf (params: RouteParams): Array<Record<string, unknown>> {
+function parametersOf (params: Pick<ReportEndpoint, 'params' | 'querystring'>): Array<Record<string, unknown>> {
   const list = (schema: TObject, place: 'path' | 'query'): Array<Record<string, unknown>> =>
     Object.entries(schema.properties as Record<string, TSchema & { description?: string }>).map(([name, property]) => ({
       name,
@@ -59,38 +55,34 @@ function parametersOf (params: RouteParams): Array<Record<string, unknown>> {
   return [...list(params.params, 'path'), ...list(params.querystring, 'query')]
 }
 
-/** A Gupshup report's freshness once the days it covers are settled, if it has one. */
-const settledTtlOf = (endpoint: AnyEndpoint): number | undefined =>
-  endpoint.provider === 'gupshup' ? endpoint.daily?.settledTtlSeconds ?? endpoint.settledTtlSeconds : undefined
-
 export interface CatalogOptions {
   config: Config
-  simulated: ProviderName[]
+  providers: readonly Provider[]
+  simulated: readonly string[]
 }
 
-const catalogRoutes: FastifyPluginAsync<CatalogOptions> = async (fastify, { config, simulated }) => {
-  const status = (provider: ProviderName, configured: boolean): 'configured' | 'simulated' | 'not_configured' =>
-    simulated.includes(provider) ? 'simulated' : configured ? 'configured' : 'not_configured'
-  const reportsOf = (endpoints: AnyEndpoint[], params: Record<string, RouteParams>): unknown[] => endpoints.map((endpoint) => ({
+const catalogRoutes: FastifyPluginAsync<CatalogOptions> = async (fastify, { config, providers, simulated }) => {
+  const sections = config.providers as Record<string, unknown>
+  const status = (provider: Provider): 'configured' | 'simulated' | 'not_configured' =>
+    simulated.includes(provider.name) ? 'simulated' : provider.config.isConfigured(sections[provider.name]) ? 'configured' : 'not_configured'
+  const ttl = (seconds: number): number => config.cache.ttlOverrideSeconds ?? seconds
+  const reportsOf = (endpoints: readonly ReportEndpoint[]): unknown[] => endpoints.map((endpoint) => ({
     report: endpoint.report,
     route: config.routePrefix + endpoint.route.replace(/:(\w+)/g, '{$1}'),
     summary: endpoint.summary,
     subject: endpoint.subject.type,
     upstream: endpoint.upstreamPath,
     paged: endpoint.paged,
-    parameters: parametersOf(params[endpoint.key]),
+    parameters: parametersOf(endpoint),
     metrics: endpoint.metrics.map(({ name, upstream, unit, additive }) => ({ name, upstream, unit, additive })),
-    cacheTtlSeconds: config.cache.ttlOverrideSeconds ?? endpoint.ttlSeconds,
-    ...(settledTtlOf(endpoint) === undefined ? {} : { settledCacheTtlSeconds: config.cache.ttlOverrideSeconds ?? settledTtlOf(endpoint) })
+    cacheTtlSeconds: ttl(endpoint.cache.ttlSeconds),
+    ...(endpoint.cache.settledTtlSeconds === undefined ? {} : { settledCacheTtlSeconds: ttl(endpoint.cache.settledTtlSeconds) })
   }))
   // What the deployment can answer does not change while it runs: build it once.
   const catalog = {
-    providers: [
-      { name: 'apple', status: status('apple', config.apple.credentials !== undefined), reports: reportsOf(appleEndpoints, appleRouteParams) },
-      { name: 'gupshup', status: status('gupshup', Object.keys(config.gupshup.appTokens).length > 0 || config.gupshup.partner !== undefined), reports: reportsOf(gupshupEndpoints, gupshupRouteParams) }
-    ]
+    providers: providers.map((provider) => ({ name: provider.name, status: status(provider), reports: reportsOf(provider.endpoints) }))
   }
-  fastify.addSchema(CatalogSchema)
+  fastify.addSchema(catalogSchema(providers.map((provider) => provider.name)))
   fastify.get('/usage', {
     schema: {
       tags: ['operations'],

@@ -3,73 +3,74 @@
  * errors, examples) and its handler: validate (by schema), ask the usage
  * service, reply with caching headers.
  */
-import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
-import { Type, type TObject } from 'typebox'
-import { ID_PATTERN } from '../src/patterns.js'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import { reportToCsv } from '../src/csv.js'
+import type { ReportEndpoint } from '../src/endpoint.js'
+import { ERRORS, type CatalogEntry } from '../src/errors.js'
 import { problemType } from '../src/problem.js'
 import { totalsOf, unitsOf, type UsageReport } from '../src/report.js'
-import { gatewayPath, type AnyEndpoint } from '../src/usage-service.js'
+import { gatewayPath } from '../src/usage-service.js'
 
-/** An opaque upstream id: letters, digits and dashes, so it can never alter an upstream path. */
-export const Id = (description: string, example: string): ReturnType<typeof Type.String> =>
-  Type.String({ pattern: ID_PATTERN, description, examples: [example] })
-
-const problemResponse = (status: number, code: string, title: string, detail: string, description: string): unknown => ({
-  description,
-  content: {
-    'application/problem+json': {
-      schema: Type.Ref('Problem'),
-      example: { type: problemType(code), title, status, detail, code, requestId: 'req-1', instance: '/usage/...' }
-    }
+/** The report routes' error responses, from the error catalog: per status, each code that can occur and what it means. */
+function problemResponses (): Record<number, unknown> {
+  const byStatus = new Map<number, Array<[string, CatalogEntry]>>()
+  for (const [code, entry] of Object.entries(ERRORS) as Array<[string, CatalogEntry]>) {
+    if (entry.reportRoutes === true) byStatus.set(entry.status, [...byStatus.get(entry.status) ?? [], [code, entry]])
   }
-})
-
-const PROBLEMS = {
-  400: problemResponse(400, 'invalid_parameter', 'Invalid parameter', "The query parameter 'limit' must be at most 200.", 'A parameter is invalid (named in `parameter`), the upstream rejected the request (`upstream_bad_request`), or the request has a body (`body_not_allowed`).'),
-  401: problemResponse(401, 'unauthorized', 'Unauthorized', 'The API key is not valid for this gateway.', 'No valid gateway API key (only when the gateway has keys).'),
-  404: problemResponse(404, 'not_found', 'Not found', "apple has no build 'ace4f47a-0000' (or this API key cannot see it).", 'The upstream has no such subject (`not_found`), or no token is configured for the Gupshup app (`unknown_app`).'),
-  429: problemResponse(429, 'upstream_rate_limited', 'Upstream rate limit reached', 'gupshup call budget of this credential is spent (the gateway never exceeds the upstream\'s limit); retry after 42 s.', 'The upstream budget is spent and nothing stale is cached (`upstream_rate_limited`), or this caller\'s inbound limit is (`rate_limited`); `Retry-After` says when to retry.'),
-  502: problemResponse(502, 'upstream_error', 'Upstream error', 'apple answered 503: Service Unavailable', 'The upstream failed (`upstream_error`), sent an unreadable body (`upstream_invalid_response`), or refused the gateway credentials (`upstream_unauthorized`).'),
-  503: problemResponse(503, 'provider_not_configured', 'Provider not configured', 'This gateway has no credentials for apple; see the configuration section of the README.', 'The gateway has no credentials for this provider.'),
-  504: problemResponse(504, 'upstream_timeout', 'Upstream timeout', 'gupshup did not answer within 10000 ms.', 'The upstream did not answer within UPSTREAM_TIMEOUT_MS.')
+  return Object.fromEntries([...byStatus].map(([status, entries]) => {
+    const [code, { title, example }] = entries.find(([, entry]) => entry.example !== undefined) ?? entries[0]
+    return [status, {
+      description: entries.map(([code, entry]) => `\`${code}\`: ${entry.description}`).join(' '),
+      content: {
+        'application/problem+json': {
+          schema: Type.Ref('Problem'),
+          example: { type: problemType(code), title, status, detail: example ?? title, code, requestId: 'req-1', instance: '/usage/...' }
+        }
+      }
+    }]
+  }))
 }
 
+const PROBLEMS = problemResponses()
+
 /** A plausible report for the spec's examples, built from the endpoint's own metric table. */
-export function exampleReport (endpoint: AnyEndpoint, subjectId: string): UsageReport {
+export function exampleReport (endpoint: ReportEndpoint, subjectId: string): UsageReport {
   const metrics = Object.fromEntries(endpoint.metrics.map((def, index) => [def.name, def.unit === 'count' ? 3 + index * 2 : 0.05 * (index + 1)]))
-  const data = [{ start: '2024-01-10', end: endpoint.provider === 'gupshup' ? '2024-01-10' : '2025-01-10', dimensions: {}, metrics }]
+  // Reports over days (a range, a month, today) have a point per day; the others, one over their period.
+  const data = [{ start: '2024-01-10', end: endpoint.cache.rangeOf !== undefined ? '2024-01-10' : '2025-01-10', dimensions: {}, metrics }]
   const additive = new Map(endpoint.metrics.map((def) => [def.name, def.additive]))
   return {
     provider: endpoint.provider,
     report: endpoint.report,
     subject: { type: endpoint.subject.type, id: subjectId },
-    units: unitsOf(endpoint.metrics, endpoint.provider === 'gupshup' ? 'USD' : undefined),
+    units: unitsOf(endpoint.metrics, 'USD'),
     data,
     totals: totalsOf(data, (name) => additive.get(name) ?? false),
     paging: { total: 1, limit: endpoint.paged ? 50 : null, next: endpoint.paged ? gatewayPath(endpoint, subjectId, { cursor: 'BQ.TGQPUQ' }) : null }
   }
 }
 
-function freshness (endpoint: AnyEndpoint): string {
-  if (endpoint.provider === 'gupshup' && endpoint.daily !== undefined) {
-    return `Cached per day, not per range: a settled day (two or more days past) for ${endpoint.daily.settledTtlSeconds} s, recent days for ${endpoint.ttlSeconds} s, unless CACHE_TTL_SECONDS says otherwise; only days missing from the cache cost an upstream call.`
+function freshness ({ cache }: ReportEndpoint): string {
+  if (cache.daily === true) {
+    return `Cached per day, not per range: a settled day (two or more days past) for ${cache.settledTtlSeconds ?? cache.ttlSeconds} s, recent days for ${cache.ttlSeconds} s, unless CACHE_TTL_SECONDS says otherwise; only days missing from the cache cost an upstream call.`
   }
-  if (endpoint.provider === 'gupshup' && endpoint.settledTtlSeconds !== undefined) {
-    return `Answers from the cache when it can (\`X-Cache\`): a past month for ${endpoint.settledTtlSeconds} s, the current one for ${endpoint.ttlSeconds} s, unless CACHE_TTL_SECONDS says otherwise.`
+  if (cache.settledTtlSeconds !== undefined) {
+    return `Answers from the cache when it can (\`X-Cache\`): a past month for ${cache.settledTtlSeconds} s, the current one for ${cache.ttlSeconds} s, unless CACHE_TTL_SECONDS says otherwise.`
   }
-  return `Answers from the cache when it can (\`X-Cache\`), fresh for ${endpoint.ttlSeconds} s unless CACHE_TTL_SECONDS says otherwise.`
+  return `Answers from the cache when it can (\`X-Cache\`), fresh for ${cache.ttlSeconds} s unless CACHE_TTL_SECONDS says otherwise.`
 }
 
-export function reportRouteSchema (endpoint: AnyEndpoint, params: TObject, querystring: TObject, exampleId: string): Record<string, unknown> {
+/** The route's OpenAPI description beyond its parameters: responses, errors, examples. */
+function reportRouteDocs (endpoint: ReportEndpoint): Record<string, unknown> {
+  const { exampleId } = endpoint
   return {
     tags: [endpoint.provider],
     summary: endpoint.summary,
     description: `Upstream: \`GET ${endpoint.upstreamPath}\`. ${freshness(endpoint)} Send \`Cache-Control: no-cache\` to force a refresh, \`If-None-Match\` to revalidate.`,
     operationId: endpoint.key.replace(/\.(\w)/g, (_, letter: string) => letter.toUpperCase()),
     security: [{ apiKey: [] }, { bearer: [] }],
-    params,
-    querystring,
     response: {
       200: {
         description: 'The normalized report.',
@@ -98,23 +99,15 @@ export function wantsFreshCopy (request: FastifyRequest): boolean {
   return /\bno-cache\b/i.test(String(request.headers['cache-control'] ?? request.headers.pragma ?? ''))
 }
 
-/** What a provider's routes say about each endpoint beyond the endpoint table. */
-export interface RouteParams {
-  params: TObject
-  querystring: TObject
-  exampleId: string
-  /** A rule across parameters that a schema cannot say. */
-  preHandler?: preHandlerAsyncHookHandler
-}
-
-/** A route plugin serving each endpoint of a provider's table. */
-export function reportRoutes (endpoints: AnyEndpoint[], paramsByKey: Record<string, RouteParams>): FastifyPluginAsync {
+/** A route plugin serving each endpoint row (of every provider of the registry). */
+export function reportRoutes (endpoints: readonly ReportEndpoint[]): FastifyPluginAsync {
   return async (fastify) => {
+    const typed = fastify.withTypeProvider<TypeBoxTypeProvider>()
     for (const endpoint of endpoints) {
-      const { params, querystring, exampleId, preHandler } = paramsByKey[endpoint.key]
-      fastify.get(endpoint.route, { schema: reportRouteSchema(endpoint, params, querystring, exampleId), preHandler }, async (request, reply) => {
-        const id = (request.params as Record<string, string>)[endpoint.subject.param]
-        const answer = await fastify.usage.report(endpoint, id, request.query as Record<string, string | number>, wantsFreshCopy(request))
+      typed.get(endpoint.route, { schema: { ...reportRouteDocs(endpoint), params: endpoint.params, querystring: endpoint.querystring } }, async (request, reply) => {
+        endpoint.check?.(request.query)
+        const id = String(request.params[endpoint.subject.param])
+        const answer = await fastify.usage.report(endpoint, id, request.query, wantsFreshCopy(request))
         return reply.sendReport(answer)
       })
     }

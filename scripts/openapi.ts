@@ -2,7 +2,7 @@
  * npm run openapi: writes the generated spec to openapi/openapi.json.
  */
 import { writeFile } from 'node:fs/promises'
-import { generateOpenApi } from '../src/openapi.js'
+import { generateOpenApi } from '../app/openapi.js'
 
 const target = new URL('../../openapi/openapi.json', import.meta.url)
 await writeFile(target, await generateOpenApi())

@@ -3,38 +3,14 @@
  * start-up; a bad one stops the process with a message that names the
  * variable and never echoes its value (several hold secrets).
  */
-import { createPrivateKey } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { ID_PATTERN } from './patterns.js'
+import type { ConfigsOf, Provider } from './provider.js'
 
-export interface AppleCredentials {
-  /** Absent for an individual API key (the token then says `sub: "user"`). */
-  issuerId?: string
-  keyId: string
-  privateKeyPem: string
-}
-
-export interface Config {
+/** What the gateway itself reads from the environment (each provider reads its own section). */
+export interface CoreConfig {
   host: string
   port: number
   logLevel: string
   production: boolean
-  apple: {
-    baseUrl: string
-    credentials?: AppleCredentials
-    /** Stop calling when Apple says fewer calls than this remain. */
-    quotaReserve: number
-    /** Most Apple calls in flight at once. */
-    maxConcurrency: number
-  }
-  gupshup: {
-    baseUrl: string
-    appTokens: Record<string, string>
-    /** Partner sign-in: app tokens fetched on demand (configured app tokens take precedence). */
-    partner?: { email: string, secret: string }
-    /** Most calls per app token in any 60 seconds. */
-    rateLimitPerMinute: number
-  }
   /** Inbound API keys, each with the name logs and metrics know it by; empty means inbound auth is off. */
   apiKeys: ApiKey[]
   /** Inbound requests per minute per API key (per client IP when auth is off). */
@@ -53,6 +29,11 @@ export interface Config {
   cache: { ttlOverrideSeconds?: number, maxBytes: number, staleIfErrorSeconds: number }
 }
 
+/** The whole configuration: the core's, and each provider's section by provider name. */
+export interface Config<Sections = Record<string, unknown>> extends CoreConfig {
+  providers: Sections
+}
+
 /** A gateway API key and its name (`GATEWAY_API_KEYS=name=key`, or `key<position>` when unnamed). */
 export interface ApiKey { name: string, key: string }
 
@@ -65,16 +46,14 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>
+export type Env = Record<string, string | undefined>
 
-const idRegExp = new RegExp(ID_PATTERN)
-
-function value (env: Env, name: string): string | undefined {
+export function value (env: Env, name: string): string | undefined {
   const raw = env[name]?.trim()
   return raw === undefined || raw === '' ? undefined : raw
 }
 
-function integer (env: Env, name: string, fallback: number, min: number, max: number): number {
+export function integer (env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = value(env, name)
   if (raw === undefined) return fallback
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
@@ -103,7 +82,7 @@ function bytes (env: Env, name: string, fallback: number): number {
   return parsed
 }
 
-function baseUrl (env: Env, name: string, fallback: string): string {
+export function baseUrl (env: Env, name: string, fallback: string): string {
   const raw = value(env, name) ?? fallback
   let url: URL
   try {
@@ -115,77 +94,6 @@ function baseUrl (env: Env, name: string, fallback: string): string {
     throw new ConfigError(name, 'must be an http(s) URL without credentials, query or fragment')
   }
   return url.origin + url.pathname.replace(/\/+$/, '')
-}
-
-function applePrivateKey (env: Env): string | undefined {
-  const inline = value(env, 'APPLE_PRIVATE_KEY')
-  const path = value(env, 'APPLE_PRIVATE_KEY_PATH')
-  if (inline !== undefined && path !== undefined) {
-    throw new ConfigError('APPLE_PRIVATE_KEY', 'and APPLE_PRIVATE_KEY_PATH are both set; set one')
-  }
-  if (inline === undefined && path === undefined) return undefined
-  const variable = inline !== undefined ? 'APPLE_PRIVATE_KEY' : 'APPLE_PRIVATE_KEY_PATH'
-  let pem = inline?.replace(/\\n/g, '\n')
-  if (path !== undefined) {
-    try {
-      pem = readFileSync(path, 'utf8')
-    } catch {
-      throw new ConfigError(variable, 'names a file that cannot be read')
-    }
-  }
-  try {
-    const key = createPrivateKey({ key: pem as string, format: 'pem' })
-    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('not P-256')
-  } catch {
-    throw new ConfigError(variable, 'is not an EC P-256 private key in PKCS#8 PEM form (the .p8 file from App Store Connect)')
-  }
-  return pem
-}
-
-function appleCredentials (env: Env): AppleCredentials | undefined {
-  const privateKeyPem = applePrivateKey(env)
-  const keyId = value(env, 'APPLE_KEY_ID')
-  const issuerId = value(env, 'APPLE_ISSUER_ID')
-  if (privateKeyPem === undefined && keyId === undefined && issuerId === undefined) return undefined
-  if (keyId === undefined) throw new ConfigError('APPLE_KEY_ID', 'is required with the other APPLE_* credentials')
-  if (privateKeyPem === undefined) {
-    throw new ConfigError('APPLE_PRIVATE_KEY_PATH', 'or APPLE_PRIVATE_KEY is required with the other APPLE_* credentials')
-  }
-  return { keyId, issuerId, privateKeyPem }
-}
-
-function gupshupAppTokens (env: Env): Record<string, string> {
-  const raw = value(env, 'GUPSHUP_APP_TOKENS')
-  if (raw === undefined) return {}
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(raw)
-  } catch {
-    // JSON.parse's message quotes the input, which holds tokens: never pass it on.
-    throw new ConfigError('GUPSHUP_APP_TOKENS', 'is not valid JSON; expected an object of appId to app token')
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ConfigError('GUPSHUP_APP_TOKENS', 'must be a JSON object of appId to app token')
-  }
-  const tokens: Record<string, string> = {}
-  for (const [appId, token] of Object.entries(parsed)) {
-    if (!idRegExp.test(appId)) throw new ConfigError('GUPSHUP_APP_TOKENS', 'has an app id that is not letters, digits and dashes')
-    if (typeof token !== 'string' || token.trim() === '') {
-      throw new ConfigError('GUPSHUP_APP_TOKENS', 'must map every app id to a non-empty token string')
-    }
-    tokens[appId] = token.trim()
-  }
-  return tokens
-}
-
-function gupshupPartner (env: Env): { email: string, secret: string } | undefined {
-  const email = value(env, 'GUPSHUP_PARTNER_EMAIL')
-  const secret = value(env, 'GUPSHUP_PARTNER_SECRET')
-  if (email === undefined && secret === undefined) return undefined
-  if (email === undefined) throw new ConfigError('GUPSHUP_PARTNER_EMAIL', 'is required with GUPSHUP_PARTNER_SECRET')
-  if (secret === undefined) throw new ConfigError('GUPSHUP_PARTNER_SECRET', 'is required with GUPSHUP_PARTNER_EMAIL')
-  if (!/^[^@\s]+@[^@\s]+$/.test(email)) throw new ConfigError('GUPSHUP_PARTNER_EMAIL', 'must be an email address')
-  return { email, secret }
 }
 
 const KEY_NAME = /^[A-Za-z][\w.-]{0,63}$/
@@ -241,7 +149,8 @@ function trustProxy (env: Env): boolean | number | string {
 
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 
-export function loadConfig (env: Env = process.env): Config {
+/** The core configuration and each listed provider's section, checked once at start-up. */
+export function loadConfig<const L extends readonly Provider[]> (env: Env, providers: L): Config<ConfigsOf<L>> {
   const production = env.NODE_ENV === 'production'
   const logLevel = value(env, 'LOG_LEVEL') ?? 'info'
   if (!LOG_LEVELS.has(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${[...LOG_LEVELS].join(', ')}`)
@@ -251,18 +160,6 @@ export function loadConfig (env: Env = process.env): Config {
     port: integer(env, 'PORT', 3000, 0, 65535),
     logLevel,
     production,
-    apple: {
-      baseUrl: baseUrl(env, 'APPLE_BASE_URL', 'https://api.appstoreconnect.apple.com'),
-      credentials: appleCredentials(env),
-      quotaReserve: integer(env, 'APPLE_QUOTA_RESERVE', 50, 0, 100_000),
-      maxConcurrency: integer(env, 'APPLE_MAX_CONCURRENCY', 4, 1, 64)
-    },
-    gupshup: {
-      baseUrl: baseUrl(env, 'GUPSHUP_BASE_URL', 'https://partner.gupshup.io'),
-      appTokens: gupshupAppTokens(env),
-      partner: gupshupPartner(env),
-      rateLimitPerMinute: integer(env, 'GUPSHUP_RATE_LIMIT_PER_MINUTE', 10, 1, 10_000)
-    },
     apiKeys: apiKeys(env, production),
     rateLimitPerMinute: integer(env, 'GATEWAY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000),
@@ -275,6 +172,7 @@ export function loadConfig (env: Env = process.env): Config {
       ttlOverrideSeconds: ttl === undefined ? undefined : integer(env, 'CACHE_TTL_SECONDS', 0, 0, 31 * 86400),
       maxBytes: bytes(env, 'CACHE_MAX_BYTES', 64 * 1024 * 1024),
       staleIfErrorSeconds: integer(env, 'CACHE_STALE_IF_ERROR_SECONDS', 86_400, 0, 31 * 86400)
-    }
+    },
+    providers: Object.fromEntries(providers.map((provider) => [provider.name, provider.config.parse(env)])) as ConfigsOf<L>
   }
 }

@@ -14,3 +14,9 @@ export function daysBetween (from: string, to: string): string[] {
 
 /** `day` moved by `count` days. */
 export const addDays = (day: string, count: number): string => isoDay(Date.parse(`${day}T00:00:00Z`) + count * DAY_MS)
+
+/** One day of one subject, normalized; currency when the upstream named one. */
+export interface DayRow {
+  metrics: Record<string, number>
+  currency?: string
+}

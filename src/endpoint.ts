@@ -1,12 +1,28 @@
 /**
  * The endpoint table's row type: each report the gateway serves is data:
- * its public route, its upstream path, the query it maps and its metrics.
+ * its public route and parameters, its upstream path, the query it maps,
+ * its metrics and its cache policy. Providers' tables are lists of rows.
  */
-import type { ProviderName } from '../errors.js'
-import type { MetricDef } from '../report.js'
+import type { Static, TObject } from 'typebox'
+import type { MetricDef } from './report.js'
+
+export type QueryValues = Readonly<Record<string, unknown>>
+
+/** How long a report stays fresh, and whether it is cached per day. */
+export interface CachePolicy {
+  /** Freshness of a fetched report (of a recent day, when days settle), unless CACHE_TTL_SECONDS overrides it. */
+  ttlSeconds: number
+  /** Freshness once every day the request covers is two or more days past (`rangeOf` says which days). */
+  settledTtlSeconds?: number
+  /** Cached per day rather than per request: the source answers `fetchDays` and `reportOf`. */
+  daily?: true
+  /** The days a request covers (`from`..`to`, a month, today). */
+  rangeOf?: (query: QueryValues, today: string) => { from: string, to: string }
+}
 
 export interface ReportEndpoint {
-  provider: ProviderName
+  /** The provider's name, as the registry knows it. */
+  provider: string
   /** Stable identity: cache keys and logs use it. */
   key: string
   /** The upstream report name, as the normalized report says it. */
@@ -15,18 +31,34 @@ export interface ReportEndpoint {
   route: string
   summary: string
   subject: { type: string, param: string }
+  /** The route's path parameters (the subject) and query parameters, validated before any upstream call. */
+  params: TObject
+  querystring: TObject
+  /** The subject id the spec's examples use. */
+  exampleId: string
+  /** A rule across query parameters that a schema cannot say; throws InvalidParameterError. */
+  check?: (query: QueryValues) => void
   /** Upstream path; `{id}` is replaced by the encoded subject id. */
   upstreamPath: string
-  /** Gateway query parameter → upstream query parameter. */
-  query: Record<string, string>
+  /** Gateway query parameter → upstream query parameter; null: the gateway's own (not sent upstream). */
+  query: Readonly<Record<string, string | null>>
   /** Whether the route takes a `cursor` and answers `paging.next`. */
   paged: boolean
   metrics: MetricDef[]
-  /** How long a fetched report stays fresh, unless CACHE_TTL_SECONDS overrides it. */
-  ttlSeconds: number
+  cache: CachePolicy
 }
 
-export type QueryValues = Record<string, string | number | boolean | undefined>
+/** Every query parameter of the schema, mapped: a missing or misspelt name does not compile. */
+export type QueryMap<Q extends TObject> = { readonly [K in keyof Static<Q>]-?: string | null }
+
+/** A row as written in a table: its query mapping is checked against its querystring schema. */
+export type RowInput<E extends ReportEndpoint, Q extends TObject> = Omit<E, 'querystring' | 'query'> & { querystring: Q, query: QueryMap<NoInfer<Q>> }
+
+/** A row builder for a provider's row type `E`: `const row = rowOf<AppleEndpoint>(); row({ ... })`. */
+export function rowOf<E extends ReportEndpoint> (): <Q extends TObject>(row: RowInput<E, Q>) => E {
+  // The mapping's keys were checked against Q by the parameter type; E differs from the input only there.
+  return (row) => row as unknown as E
+}
 
 /** The upstream path with the subject id encoded, so no input can change the path. */
 export function upstreamPathOf (endpoint: ReportEndpoint, id: string): string {
@@ -38,7 +70,7 @@ export function upstreamQueryOf (endpoint: ReportEndpoint, query: QueryValues): 
   const search = new URLSearchParams()
   for (const [name, upstreamName] of Object.entries(endpoint.query)) {
     const value = query[name]
-    if (value !== undefined) search.set(upstreamName, String(value))
+    if (value !== undefined && upstreamName !== null) search.set(upstreamName, String(value))
   }
   return search
 }

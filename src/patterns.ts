@@ -2,6 +2,7 @@
  * The gateway's own parameter patterns, and what each means in words (a
  * 400 says the words, not the regular expression).
  */
+import { Type } from 'typebox'
 
 /** Path ids and app ids are opaque: letters, digits and dashes only. */
 export const ID_PATTERN = '^[A-Za-z0-9-]{1,100}$'
@@ -16,3 +17,7 @@ export const PATTERN_WORDS: Record<string, string> = {
   [YEAR_PATTERN]: 'must be a year, YYYY',
   [MONTH_PATTERN]: 'must be a month, MM (01 to 12)'
 }
+
+/** An opaque upstream id: letters, digits and dashes, so it can never alter an upstream path. */
+export const Id = (description: string, example: string): ReturnType<typeof Type.String> =>
+  Type.String({ pattern: ID_PATTERN, description, examples: [example] })

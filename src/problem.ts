@@ -1,12 +1,13 @@
 /**
  * RFC 9457 problem details: the one body every error is answered with.
  */
-import { Type, type Static } from 'typebox'
+import { Type, type Static, type TSchema } from 'typebox'
 import type { FastifyError } from 'fastify'
-import { GatewayError, InvalidParameterError } from './errors.js'
+import { ERRORS, GatewayError, gatewayError, InvalidParameterError, type ErrorCode } from './errors.js'
 import { PATTERN_WORDS } from './patterns.js'
+import { providerNameSchema } from './report.js'
 
-export const ProblemSchema = Type.Object({
+const problemSchemaOf = <P extends TSchema>(provider: P) => Type.Object({
   type: Type.String({ description: 'URI naming the kind of problem: `urn:usage-gateway:problem:<code>`.' }),
   title: Type.String(),
   status: Type.Integer(),
@@ -15,10 +16,14 @@ export const ProblemSchema = Type.Object({
   requestId: Type.String({ description: 'Identifies the request in the gateway logs; send it with any bug report.' }),
   instance: Type.String({ description: 'The path that was requested.' }),
   parameter: Type.Optional(Type.String({ description: 'The request parameter at fault.' })),
-  provider: Type.Optional(Type.Union([Type.Literal('apple'), Type.Literal('gupshup')], { description: 'The upstream involved.' }))
+  provider: Type.Optional(provider)
 }, { $id: 'Problem', title: 'Problem' })
 
-export type Problem = Static<typeof ProblemSchema>
+/** The problem schema, with `provider` one of the registry's names. */
+export const problemSchema = (providerNames: readonly string[]): TSchema =>
+  problemSchemaOf(providerNameSchema(providerNames, { description: 'The upstream involved.' }))
+
+export type Problem = Static<ReturnType<typeof problemSchemaOf<ReturnType<typeof Type.String>>>>
 
 export const problemType = (code: string): string => `urn:usage-gateway:problem:${code}`
 
@@ -55,15 +60,16 @@ export function validationProblem (error: FastifyError): InvalidParameterError {
   return new InvalidParameterError(name, `The ${place} '${name}' ${describe(issue)}.`)
 }
 
-const FRAMEWORK_CODES: Record<number, [string, string]> = {
-  400: ['bad_request', 'Bad request'],
-  404: ['not_found', 'Not found'],
-  405: ['method_not_allowed', 'Method not allowed'],
-  406: ['not_acceptable', 'Not acceptable'],
-  413: ['payload_too_large', 'Payload too large'],
-  414: ['uri_too_long', 'URI too long'],
-  415: ['unsupported_media_type', 'Unsupported media type'],
-  429: ['rate_limited', 'Too many requests']
+/** The statuses Fastify answers itself, as the catalog's codes. */
+const FRAMEWORK_CODES: Record<number, ErrorCode> = {
+  400: 'bad_request',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  413: 'payload_too_large',
+  414: 'uri_too_long',
+  415: 'unsupported_media_type',
+  429: 'rate_limited'
 }
 
 /** Any error → the gateway error it is answered as. Unknown errors become a bare 500. */
@@ -71,17 +77,9 @@ export function gatewayErrorOf (error: unknown): GatewayError {
   if (error instanceof GatewayError) return error
   const fastifyError = error as Partial<FastifyError>
   if (Array.isArray(fastifyError.validation)) return validationProblem(error as FastifyError)
-  const status = fastifyError.statusCode ?? 500
-  const known = FRAMEWORK_CODES[status]
-  if (known !== undefined) {
-    return new GatewayError({ status, code: known[0], title: known[1], detail: fastifyError.message ?? known[1] })
-  }
-  return new GatewayError({
-    status: 500,
-    code: 'internal_error',
-    title: 'Internal error',
-    detail: 'The gateway failed unexpectedly; the request id identifies the failure in its logs.'
-  })
+  const known = FRAMEWORK_CODES[fastifyError.statusCode ?? 500]
+  if (known !== undefined) return gatewayError(known, fastifyError.message ?? ERRORS[known].title)
+  return gatewayError('internal_error', ERRORS.internal_error.description)
 }
 
 export function problemOf (error: GatewayError, requestId: string, instance: string): Problem {

@@ -2,8 +2,7 @@
  * The normalized usage report: the one shape every /usage route answers,
  * whichever upstream it came from.
  */
-import { Type, type Static } from 'typebox'
-import type { ProviderName } from './errors.js'
+import { Type, type Static, type TSchema } from 'typebox'
 
 export type UnitKind = 'count' | 'ratio' | 'currency'
 
@@ -45,8 +44,13 @@ export const UsagePointSchema = Type.Object({
   metrics: Metrics
 })
 
-export const UsageReportSchema = Type.Object({
-  provider: Type.Union([Type.Literal('apple'), Type.Literal('gupshup')]),
+/** The registry's provider names, as a schema: an enum in the spec. */
+export const providerNameSchema = (names: readonly string[], options: { description?: string } = {}): TSchema =>
+  Type.Union(names.map((name) => Type.Literal(name)), options)
+
+/** The report schema, with `provider` as the schema says (the registry's names in the spec). */
+const usageReportSchemaOf = <P extends TSchema>(provider: P) => Type.Object({
+  provider,
   report: Type.String({ description: 'The upstream report, such as `betaBuildUsages`.' }),
   subject: Type.Object({
     type: Type.String({ description: 'What the report is about: build, app, betaGroup, betaTester.' }),
@@ -68,12 +72,14 @@ export const UsageReportSchema = Type.Object({
   })
 }, { $id: 'UsageReport', title: 'UsageReport' })
 
+export const usageReportSchema = (providerNames: readonly string[]): TSchema => usageReportSchemaOf(providerNameSchema(providerNames))
+
 export type UsagePoint = Static<typeof UsagePointSchema>
-export type UsageReport = Static<typeof UsageReportSchema>
+export type UsageReport = Static<ReturnType<typeof usageReportSchemaOf<ReturnType<typeof Type.String>>>>
 
 /** What a provider hands back: a report whose next page is still an upstream cursor. */
 export interface FetchedReport {
-  provider: ProviderName
+  provider: string
   report: string
   subject: { type: string, id: string }
   units: Record<string, string>

@@ -5,39 +5,19 @@
  */
 import { LRUCache } from 'lru-cache'
 import { NotFoundError, ProviderNotConfiguredError, TooManyPagesError } from './errors.js'
-import { etagOf, type CacheAnswer, type ReportCache } from './cache/report-cache.js'
-import type { DayCache, DayRow } from './cache/day-cache.js'
+import { etagOf, type ReportCache } from './cache/report-cache.js'
+import type { CacheAnswer } from './cache/types.js'
+import type { DayCache } from './cache/day-cache.js'
 import { addDays, isoDay } from './days.js'
-import type { QueryValues } from './providers/endpoint.js'
-import type { AppleEndpoint } from './providers/apple/endpoints.js'
-import type { GupshupEndpoint } from './providers/gupshup/endpoints.js'
-import { rangeOf } from './providers/gupshup/normalize.js'
+import type { QueryValues, ReportEndpoint } from './endpoint.js'
+import type { Source } from './provider.js'
 import { guessMetric, totalsOf, type FetchedReport, type UsageReport } from './report.js'
-
-export type AnyEndpoint = AppleEndpoint | GupshupEndpoint
-
-export interface AppleSource {
-  fetchReport: (endpoint: AppleEndpoint, id: string, query: QueryValues) => Promise<FetchedReport>
-  /** Apple's last X-Rate-Limit figures, per key id. */
-  quota?: () => Record<string, Record<string, number>>
-}
-
-export interface GupshupSource {
-  assertKnownApp: (appId: string) => void
-  fetchDays: (endpoint: GupshupEndpoint, appId: string, from: string, to: string) => Promise<Map<string, DayRow>>
-  fetchReport: (endpoint: GupshupEndpoint, appId: string, query: QueryValues) => Promise<FetchedReport>
-  reportOf: (endpoint: GupshupEndpoint, appId: string, days: Array<[string, DayRow | null]>) => FetchedReport
-}
-
-export interface ReportSources {
-  apple?: AppleSource
-  gupshup?: GupshupSource
-}
 
 export interface UsageServiceOptions {
   cache: ReportCache
   days: DayCache
-  sources: ReportSources
+  /** Each configured provider's source, by provider name. */
+  sources: Readonly<Record<string, Source>>
   /** CACHE_TTL_SECONDS: overrides every report's TTL when set. */
   ttlOverrideSeconds?: number
   /** Most pages one `all=true` request follows. */
@@ -63,7 +43,7 @@ export function canonicalQuery (query: QueryValues): string {
 }
 
 /** The gateway path of a route for one subject and query. */
-export function gatewayPath (endpoint: AnyEndpoint, id: string, query: QueryValues): string {
+export function gatewayPath (endpoint: ReportEndpoint, id: string, query: QueryValues): string {
   const path = endpoint.route.replace(`:${endpoint.subject.param}`, encodeURIComponent(id))
   const search = canonicalQuery(query)
   return search === '' ? path : `${path}?${search}`
@@ -77,7 +57,7 @@ function serialize ({ nextCursor, ...fetched }: FetchedReport, next: string | nu
 export class UsageService {
   private readonly cache: ReportCache
   private readonly days: DayCache
-  private readonly sources: ReportSources
+  private readonly sources: Readonly<Record<string, Source>>
   private readonly ttlOverrideSeconds?: number
   private readonly now: () => number
   private readonly onBackgroundError: (error: unknown) => void
@@ -99,28 +79,28 @@ export class UsageService {
     this.notFound = new LRUCache({ max: 10_000, ttl: Math.max(1, this.notFoundTtlMs), perf: { now: this.now }, ttlResolution: 0 })
   }
 
-  /** What the caches hold and Apple's last quota figures, for metrics. */
-  stats (): { reportBytes: number, reportEntries: number, dayBytes: number, dayEntries: number, appleQuota: Record<string, Record<string, number>> } {
+  /** What the caches hold and each provider's last quota figures (provider → credential → figure), for metrics. */
+  stats (): { reportBytes: number, reportEntries: number, dayBytes: number, dayEntries: number, quotas: Record<string, Record<string, Record<string, number>>> } {
     return {
       reportBytes: this.cache.bytes,
       reportEntries: this.cache.entries,
       dayBytes: this.days.bytes,
       dayEntries: this.days.entries,
-      appleQuota: this.sources.apple?.quota?.() ?? {}
+      quotas: Object.fromEntries(Object.entries(this.sources).map(([name, source]) => [name, source.quota?.() ?? {}]))
     }
   }
 
   /** Cache key: the report and its normalized inputs (never the caller's identity). */
-  keyOf (endpoint: AnyEndpoint, id: string, query: QueryValues): string {
+  keyOf (endpoint: ReportEndpoint, id: string, query: QueryValues): string {
     return `${endpoint.key}:${id}?${canonicalQuery(query)}`
   }
 
-  async report (endpoint: AnyEndpoint, id: string, query: QueryValues, forceRefresh = false): Promise<CacheAnswer> {
+  async report (endpoint: ReportEndpoint, id: string, query: QueryValues, forceRefresh = false): Promise<CacheAnswer> {
     const subject = `${endpoint.provider}:${endpoint.subject.type}:${id}`
     const missing = forceRefresh ? undefined : this.notFound.get(subject)
     if (missing !== undefined) throw missing
     try {
-      if (endpoint.provider === 'gupshup' && endpoint.daily !== undefined) return await this.dailyReport(endpoint, endpoint.daily, id, query, forceRefresh)
+      if (endpoint.cache.daily === true) return await this.dailyReport(endpoint, id, query, forceRefresh)
       if (query.all === true) return await this.allPages(endpoint, id, query, forceRefresh)
       return await this.cachedReport(endpoint, id, query, forceRefresh)
     } catch (error) {
@@ -133,30 +113,26 @@ export class UsageService {
     return (this.ttlOverrideSeconds ?? ttlSeconds) * 1000
   }
 
-  /** Asks the endpoint's provider for a report; throws when the provider is not configured. */
-  private fetcherOf (endpoint: AnyEndpoint, id: string, query: QueryValues): () => Promise<FetchedReport> {
-    if (endpoint.provider === 'apple') {
-      const source = this.sources.apple
-      if (source === undefined) throw new ProviderNotConfiguredError('apple')
-      return async () => await source.fetchReport(endpoint, id, query)
-    }
-    const source = this.sources.gupshup
-    if (source === undefined) throw new ProviderNotConfiguredError('gupshup')
-    source.assertKnownApp(id)
-    return async () => await source.fetchReport(endpoint, id, query)
+  /** The endpoint's provider's source, once it accepts the subject; throws when the provider is not configured. */
+  private sourceOf (endpoint: ReportEndpoint, id: string): Source {
+    const source = this.sources[endpoint.provider]
+    if (source === undefined) throw new ProviderNotConfiguredError(endpoint.provider)
+    source.assertKnownSubject?.(endpoint, id)
+    return source
   }
 
   /** A report cached whole: fresh for its TTL, longer once every day it covers is settled. */
-  private async cachedReport (endpoint: AnyEndpoint, id: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
-    const fetchReport = this.fetcherOf(endpoint, id, query)
+  private async cachedReport (endpoint: ReportEndpoint, id: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
+    const source = this.sourceOf(endpoint, id)
     const load = async (): Promise<string> => {
-      const fetched = await fetchReport()
+      const fetched = await source.fetchReport(endpoint, id, query)
       return serialize(fetched, fetched.nextCursor === null ? null : this.publicBaseUrl + gatewayPath(endpoint, id, { ...query, cursor: fetched.nextCursor }))
     }
-    let ttlSeconds = endpoint.ttlSeconds
-    if (endpoint.provider === 'gupshup' && endpoint.settledTtlSeconds !== undefined) {
+    const { ttlSeconds: recentTtlSeconds, settledTtlSeconds, rangeOf } = endpoint.cache
+    let ttlSeconds = recentTtlSeconds
+    if (settledTtlSeconds !== undefined && rangeOf !== undefined) {
       const today = isoDay(this.now())
-      if (rangeOf(endpoint, query, today).to < addDays(today, -1)) ttlSeconds = endpoint.settledTtlSeconds
+      if (rangeOf(query, today).to < addDays(today, -1)) ttlSeconds = settledTtlSeconds
     }
     return await this.cache.fetch(this.keyOf(endpoint, id, query), this.ttlMs(ttlSeconds), load, forceRefresh)
   }
@@ -166,7 +142,7 @@ export class UsageService {
    * on its own, within the budget; the cap is checked once the first page
    * says how many there are.
    */
-  private async allPages (endpoint: AnyEndpoint, id: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
+  private async allPages (endpoint: ReportEndpoint, id: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
     const { all, cursor, ...pageQuery } = query
     const pages: CacheAnswer[] = []
     let next: string | undefined = typeof cursor === 'string' ? cursor : undefined
@@ -206,24 +182,26 @@ export class UsageService {
   }
 
   /** Assembled from days, each cached on its own; only missing days cost an upstream call. */
-  private async dailyReport (endpoint: GupshupEndpoint, daily: { settledTtlSeconds: number }, appId: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
-    const source = this.sources.gupshup
-    if (source === undefined) throw new ProviderNotConfiguredError('gupshup')
-    source.assertKnownApp(appId)
+  private async dailyReport (endpoint: ReportEndpoint, appId: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
+    const source = this.sourceOf(endpoint, appId)
+    const { fetchDays, reportOf } = source
+    const { ttlSeconds, settledTtlSeconds = ttlSeconds, rangeOf } = endpoint.cache
+    if (fetchDays === undefined || reportOf === undefined || rangeOf === undefined) {
+      throw new Error(`${endpoint.key} is cached per day, but its row has no rangeOf or its source no fetchDays/reportOf`)
+    }
     const today = isoDay(this.now())
     const settledBefore = addDays(today, -1)
     const answer = await this.days.days({
       scope: `${endpoint.key}:${appId}`,
-      from: String(query.from),
-      to: String(query.to),
-      load: async (from, to) => await source.fetchDays(endpoint, appId, from, to),
-      ttlMsOf: (day) => this.ttlMs(day < settledBefore ? daily.settledTtlSeconds : endpoint.ttlSeconds),
-      // Gupshup's day may run ahead of UTC (India): tomorrow (UTC) can already have traffic.
+      ...rangeOf(query, today),
+      load: async (from, to) => await fetchDays.call(source, endpoint, appId, from, to),
+      ttlMsOf: (day) => this.ttlMs(day < settledBefore ? settledTtlSeconds : ttlSeconds),
+      // An upstream's day may run ahead of UTC (India's): tomorrow (UTC) can already have traffic.
       lastFetchable: addDays(today, 1),
       forceRefresh,
       onBackgroundError: this.onBackgroundError
     })
-    const body = serialize(source.reportOf(endpoint, appId, answer.days), null)
+    const body = serialize(reportOf.call(source, endpoint, appId, answer.days), null)
     const now = this.now()
     return {
       entry: { body, etag: etagOf(body), storedAt: now - answer.ageSeconds * 1000, ttlMs: answer.freshSeconds * 1000 },

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { APPLE_DEMO, testersOf } from '../src/simulators/apple.js'
+import { APPLE_DEMO, testersOf } from '../providers/apple/simulator.js'
 import { APPLE_APP, APPLE_BUILD, APPLE_SMALL_APP, simulatedGateway } from './helpers.js'
 
 t.test('a build report has the simulator’s numbers under normalized names', async (t) => {

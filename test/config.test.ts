@@ -2,9 +2,13 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { ConfigError, loadConfig, parseBytes } from '../src/config.js'
-import { providersToSimulate } from '../src/simulators/index.js'
+import { loadConfig as loadGatewayConfig, providers } from '../providers/index.js'
+import { ConfigError, parseBytes } from '../src/config.js'
+import { providersToSimulate as simulatedOf } from '../src/simulators.js'
 import { appleKeyPair } from './helpers.js'
+
+const loadConfig = loadGatewayConfig
+const providersToSimulate = (config: ReturnType<typeof loadConfig>): string[] => simulatedOf(config, providers)
 
 function fails (t: Test, env: Record<string, string>, variable: string, secret?: string): void {
   try {
@@ -22,8 +26,8 @@ t.test('defaults', async (t) => {
   const config = loadConfig({})
   t.equal(config.host, '127.0.0.1')
   t.equal(config.port, 3000)
-  t.equal(config.apple.baseUrl, 'https://api.appstoreconnect.apple.com')
-  t.equal(config.gupshup.baseUrl, 'https://partner.gupshup.io')
+  t.equal(config.providers.apple.baseUrl, 'https://api.appstoreconnect.apple.com')
+  t.equal(config.providers.gupshup.baseUrl, 'https://partner.gupshup.io')
   t.equal(config.upstreamTimeoutMs, 10_000)
   t.equal(config.cache.maxBytes, 64 * 1024 * 1024)
   t.equal(config.cache.ttlOverrideSeconds, undefined)
@@ -37,7 +41,7 @@ t.test('a malformed GUPSHUP_APP_TOKENS is refused without printing a token', asy
   fails(t, { GUPSHUP_APP_TOKENS: '["sk_live_SECRET123"]' }, 'GUPSHUP_APP_TOKENS', 'sk_live_SECRET123')
   fails(t, { GUPSHUP_APP_TOKENS: '{"app 1": "sk_live_SECRET123"}' }, 'GUPSHUP_APP_TOKENS', 'sk_live_SECRET123')
   fails(t, { GUPSHUP_APP_TOKENS: '{"app-1": 42}' }, 'GUPSHUP_APP_TOKENS')
-  t.same(loadConfig({ GUPSHUP_APP_TOKENS: '{"app-1": " tok "}' }).gupshup.appTokens, { 'app-1': 'tok' })
+  t.same(loadConfig({ GUPSHUP_APP_TOKENS: '{"app-1": " tok "}' }).providers.gupshup.appTokens, { 'app-1': 'tok' })
 })
 
 t.test('production refuses to start without API keys unless GATEWAY_AUTH=none', async (t) => {
@@ -61,10 +65,10 @@ t.test('Apple credentials: a .p8 file or the PEM itself, all parts together', as
   const path = join(dir, 'AuthKey.p8')
   await writeFile(path, privateKeyPem)
   const fromFile = loadConfig({ APPLE_KEY_ID: 'K', APPLE_ISSUER_ID: 'I', APPLE_PRIVATE_KEY_PATH: path })
-  t.equal(fromFile.apple.credentials?.privateKeyPem, privateKeyPem)
+  t.equal(fromFile.providers.apple.credentials?.privateKeyPem, privateKeyPem)
   const inline = loadConfig({ APPLE_KEY_ID: 'K', APPLE_PRIVATE_KEY: privateKeyPem.replace(/\n/g, '\\n') })
-  t.equal(inline.apple.credentials?.privateKeyPem, privateKeyPem, 'escaped newlines, as .env files hold them')
-  t.equal(inline.apple.credentials?.issuerId, undefined)
+  t.equal(inline.providers.apple.credentials?.privateKeyPem, privateKeyPem, 'escaped newlines, as .env files hold them')
+  t.equal(inline.providers.apple.credentials?.issuerId, undefined)
   t.same(providersToSimulate(inline), ['gupshup'])
 
   fails(t, { APPLE_KEY_ID: 'K', APPLE_ISSUER_ID: 'I' }, 'APPLE_PRIVATE_KEY_PATH')
@@ -102,7 +106,7 @@ t.test('numbers, sizes, URLs and levels are checked', async (t) => {
   fails(t, { GUPSHUP_BASE_URL: 'https://user:SECRETPW@example.com' }, 'GUPSHUP_BASE_URL', 'SECRETPW')
   t.equal(loadConfig({ CACHE_MAX_BYTES: '64MiB' }).cache.maxBytes, 67_108_864)
   t.equal(loadConfig({ CACHE_TTL_SECONDS: '0' }).cache.ttlOverrideSeconds, 0)
-  t.equal(loadConfig({ APPLE_BASE_URL: 'http://127.0.0.1:9/prefix/' }).apple.baseUrl, 'http://127.0.0.1:9/prefix')
+  t.equal(loadConfig({ APPLE_BASE_URL: 'http://127.0.0.1:9/prefix/' }).providers.apple.baseUrl, 'http://127.0.0.1:9/prefix')
   t.equal(parseBytes('2 GiB'), 2 * 1024 ** 3)
   t.equal(parseBytes('500KB'), 500_000)
   t.equal(parseBytes('12 parsecs'), undefined)

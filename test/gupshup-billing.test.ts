@@ -1,9 +1,8 @@
 import t from 'tap'
-import { loadConfig } from '../src/config.js'
+import { loadConfig } from '../providers/index.js'
 import { isoDay } from '../src/days.js'
-import { GUPSHUP_DEMO_APPS } from '../src/simulators/gupshup.js'
-import { startSimulators } from '../src/simulators/index.js'
-import { GUPSHUP_APP, JSON_HEADERS, gateway, mockedGateway, simulatedGateway } from './helpers.js'
+import { GUPSHUP_DEMO_APPS } from '../providers/gupshup/simulator.js'
+import { GUPSHUP_APP, JSON_HEADERS, gateway, mockedGateway, simulatedGateway, startSims } from './helpers.js'
 
 const [APP_A, APP_B] = Object.keys(GUPSHUP_DEMO_APPS)
 
@@ -54,9 +53,8 @@ t.test('wallet: one point today, in the wallet’s currency, a balance never sum
 })
 
 t.test('partner sign-in: only an email and a secret; one login and one token fetch per app for many concurrent requests', async (t) => {
-  const sims = await startSimulators()
-  t.teardown(sims.close)
-  const config = loadConfig({ LOG_LEVEL: 'silent', GUPSHUP_BASE_URL: sims.gupshupBaseUrl, GUPSHUP_PARTNER_EMAIL: sims.gupshupPartner.email, GUPSHUP_PARTNER_SECRET: sims.gupshupPartner.secret })
+  const sims = await startSims(t)
+  const config = loadConfig({ LOG_LEVEL: 'silent', GUPSHUP_BASE_URL: sims.gupshup.baseUrl, GUPSHUP_PARTNER_EMAIL: sims.gupshup.partner.email, GUPSHUP_PARTNER_SECRET: sims.gupshup.partner.secret })
   const { app } = await gateway(t, { config })
   const urls = Array.from({ length: 20 }, (_, index) => `/usage/gupshup/apps/${index % 2 === 0 ? APP_A : APP_B}?from=2024-0${1 + (index % 4)}-01&to=2024-0${1 + (index % 4)}-10`)
   const answers = await Promise.all(urls.map(async (url) => await app.inject(url)))
@@ -78,9 +76,8 @@ t.test('partner sign-in: only an email and a secret; one login and one token fet
 })
 
 t.test('partner sign-in with a wrong secret is the operator’s problem (502), and says so without the secret', async (t) => {
-  const sims = await startSimulators()
-  t.teardown(sims.close)
-  const config = loadConfig({ LOG_LEVEL: 'silent', GUPSHUP_BASE_URL: sims.gupshupBaseUrl, GUPSHUP_PARTNER_EMAIL: sims.gupshupPartner.email, GUPSHUP_PARTNER_SECRET: 'wrong-secret-XYZZY' })
+  const sims = await startSims(t)
+  const config = loadConfig({ LOG_LEVEL: 'silent', GUPSHUP_BASE_URL: sims.gupshup.baseUrl, GUPSHUP_PARTNER_EMAIL: sims.gupshup.partner.email, GUPSHUP_PARTNER_SECRET: 'wrong-secret-XYZZY' })
   const { app, rawLogs } = await gateway(t, { config })
   const res = await app.inject(`/usage/gupshup/apps/${APP_A}/wallet`)
   t.equal(res.statusCode, 502)
@@ -89,14 +86,13 @@ t.test('partner sign-in with a wrong secret is the operator’s problem (502), a
 })
 
 t.test('configured app tokens take precedence over partner sign-in', async (t) => {
-  const sims = await startSimulators()
-  t.teardown(sims.close)
+  const sims = await startSims(t)
   const config = loadConfig({
     LOG_LEVEL: 'silent',
-    GUPSHUP_BASE_URL: sims.gupshupBaseUrl,
-    GUPSHUP_APP_TOKENS: JSON.stringify({ [APP_A]: sims.gupshupTokens[APP_A] }),
-    GUPSHUP_PARTNER_EMAIL: sims.gupshupPartner.email,
-    GUPSHUP_PARTNER_SECRET: sims.gupshupPartner.secret
+    GUPSHUP_BASE_URL: sims.gupshup.baseUrl,
+    GUPSHUP_APP_TOKENS: JSON.stringify({ [APP_A]: sims.gupshup.tokens[APP_A] }),
+    GUPSHUP_PARTNER_EMAIL: sims.gupshup.partner.email,
+    GUPSHUP_PARTNER_SECRET: sims.gupshup.partner.secret
   })
   const { app } = await gateway(t, { config })
   t.equal((await app.inject(`/usage/gupshup/apps/${APP_A}/wallet`)).statusCode, 200)

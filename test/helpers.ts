@@ -11,14 +11,15 @@ import { MockAgent, type Interceptable } from 'undici'
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import type { Dispatcher } from 'undici'
-import { buildApp } from '../src/app.js'
-import { loadConfig, type Config } from '../src/config.js'
-import type { ProviderName } from '../src/errors.js'
-import { simulatedConfig, startSimulators, type RunningSimulators, type SimulatorOptions } from '../src/simulators/index.js'
+import { buildApp } from '../app/app.js'
+import { loadConfig, providers, type GatewayConfig, type Providers } from '../providers/index.js'
+import type { Config } from '../src/config.js'
+import type { Provider, SimulatorOptions, SimulatorsOf } from '../src/provider.js'
+import { startSimulators } from '../src/simulators.js'
 
-export interface Gateway {
+export interface Gateway<C extends Config = GatewayConfig> {
   app: FastifyInstance
-  config: Config
+  config: C
   /** Every log line written, parsed. */
   logs: Array<Record<string, unknown>>
   /** Every log line written, raw. */
@@ -26,7 +27,8 @@ export interface Gateway {
 }
 
 export interface SimulatedGateway extends Gateway {
-  sims: RunningSimulators
+  /** Each provider's simulator, by provider name. */
+  sims: SimulatorsOf<Providers>
 }
 
 export interface GatewayOptions {
@@ -35,8 +37,8 @@ export interface GatewayOptions {
   now?: () => number
 }
 
-export async function gateway (t: Test, options: GatewayOptions & { config?: Config, simulated?: ProviderName[] } = {}): Promise<Gateway> {
-  const config = options.config ?? loadConfig({ LOG_LEVEL: 'info', ...options.env })
+export async function gateway<C extends Config = GatewayConfig> (t: Test, options: GatewayOptions & { config?: C, simulated?: readonly string[], providers?: readonly Provider[] } = {}): Promise<Gateway<C>> {
+  const config = options.config ?? loadConfig({ LOG_LEVEL: 'info', ...options.env }) as Config as C
   const rawLogs: string[] = []
   const stream = new Writable({
     write (chunk: Buffer, _encoding, done) {
@@ -44,7 +46,7 @@ export async function gateway (t: Test, options: GatewayOptions & { config?: Con
       done()
     }
   })
-  const app = await buildApp({ config, dispatcher: options.dispatcher, now: options.now, simulated: options.simulated }, { logStream: stream })
+  const app = await buildApp({ config, providers: options.providers, dispatcher: options.dispatcher, now: options.now, simulated: options.simulated }, { logStream: stream })
   t.teardown(async () => { await app.close() })
   return {
     app,
@@ -54,14 +56,30 @@ export async function gateway (t: Test, options: GatewayOptions & { config?: Con
   }
 }
 
-/** The gateway in demo mode: both providers answered by the simulators. */
+/** Every provider of the registry answered by its simulator, with `env` for the rest. */
+export async function simulated (t: Test, env: Record<string, string> = {}, options: SimulatorOptions = {}): Promise<{ config: GatewayConfig, sims: SimulatorsOf<Providers> }> {
+  const running = await startSimulators(loadConfig({ LOG_LEVEL: 'info', ...env }), providers, options)
+  t.teardown(running.close)
+  return { config: running.config, sims: running.simulators }
+}
+
+/** Every provider's simulator, closed after the test. */
+export async function startSims (t: Test, options: SimulatorOptions = {}): Promise<SimulatorsOf<Providers>> {
+  return (await simulated(t, {}, options)).sims
+}
+
+/** `config` with every provider pointed at its running simulator. */
+export function simulatedConfig (config: GatewayConfig, sims: SimulatorsOf<Providers>): GatewayConfig {
+  const running = sims as Record<string, { configure: (section: unknown) => unknown }>
+  const sections = config.providers as Record<string, unknown>
+  return { ...config, providers: Object.fromEntries(providers.map(({ name }) => [name, running[name].configure(sections[name])])) as GatewayConfig['providers'] }
+}
+
+/** The gateway in demo mode: every provider answered by its simulator. */
 export async function simulatedGateway (t: Test, options: GatewayOptions & SimulatorOptions = {}): Promise<SimulatedGateway> {
-  const sims = await startSimulators({ style: options.style, now: options.now })
-  t.teardown(async () => { await sims.close() })
-  const base = loadConfig({ LOG_LEVEL: 'info', ...options.env })
-  const config = simulatedConfig(base, sims, ['apple', 'gupshup'])
+  const { config, sims } = await simulated(t, options.env, { style: options.style, now: options.now })
   // Object.assign, not a spread: `logs` stays a live getter.
-  return Object.assign(await gateway(t, { ...options, config, simulated: ['apple', 'gupshup'] }), { sims })
+  return Object.assign(await gateway(t, { ...options, config, simulated: providers.map((provider) => provider.name) }), { sims })
 }
 
 export const APPLE_APP = '6447306070'

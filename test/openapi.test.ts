@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
 import { validate } from '@readme/openapi-parser'
-import { generateOpenApi } from '../src/openapi.js'
+import { generateOpenApi } from '../app/openapi.js'
 import { simulatedGateway } from './helpers.js'
 
 t.test('the committed spec is what the code generates (run `npm run openapi` after changing a route)', async (t) => {

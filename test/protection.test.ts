@@ -1,6 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { loadConfig } from '../src/config.js'
+import { loadConfig } from '../providers/index.js'
 import { addDays, daysBetween, isoDay } from '../src/days.js'
 import { APPLE_BUILD, GUPSHUP_APP, JSON_HEADERS, appleEnv, fixture, gateway, loopbackUpstream, mockedGateway, simulatedGateway } from './helpers.js'
 

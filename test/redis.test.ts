@@ -4,9 +4,8 @@ import { createServer } from 'node:net'
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { addDays } from '../src/days.js'
-import { loadConfig } from '../src/config.js'
-import { simulatedConfig, startSimulators } from '../src/simulators/index.js'
-import { GUPSHUP_APP, gateway } from './helpers.js'
+import { loadConfig } from '../providers/index.js'
+import { GUPSHUP_APP, gateway, simulatedConfig, startSims } from './helpers.js'
 
 // A real redis-server, started on a free port. .ci/run installs Debian's package.
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0
@@ -43,10 +42,9 @@ t.test('two replicas sharing Redis', { skip: hasRedis ? false : 'redis-server is
   const port = await freePort()
   let redis = await startRedis(port)
   t.teardown(async () => { await stopRedis(redis) })
-  const sims = await startSimulators()
-  t.teardown(sims.close)
+  const sims = await startSims(t)
   const replica = async (): Promise<Awaited<ReturnType<typeof gateway>>> => await gateway(t, {
-    config: simulatedConfig(loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: `redis://127.0.0.1:${port}`, GATEWAY_RATE_LIMIT_PER_MINUTE: '1000' }), sims, ['apple', 'gupshup'])
+    config: simulatedConfig(loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: `redis://127.0.0.1:${port}`, GATEWAY_RATE_LIMIT_PER_MINUTE: '1000' }), sims)
   })
   const [a, b] = [await replica(), await replica()]
 
@@ -80,7 +78,7 @@ t.test('two replicas sharing Redis', { skip: hasRedis ? false : 'redis-server is
   })
 
   t.test('the inbound limit counts requests to both replicas', async (t) => {
-    const limited = simulatedConfig(loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: `redis://127.0.0.1:${port}`, GATEWAY_RATE_LIMIT_PER_MINUTE: '2' }), sims, ['apple', 'gupshup'])
+    const limited = simulatedConfig(loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: `redis://127.0.0.1:${port}`, GATEWAY_RATE_LIMIT_PER_MINUTE: '2' }), sims)
     const [c, d] = [await gateway(t, { config: limited }), await gateway(t, { config: limited })]
     const from = { remoteAddress: '198.51.100.7' }
     t.equal((await c.app.inject({ url: '/usage', ...from })).statusCode, 200)
@@ -98,7 +96,7 @@ t.test('two replicas sharing Redis', { skip: hasRedis ? false : 'redis-server is
     const cached = await a.app.inject(usage('2021-01-01'))
     t.equal(cached.statusCode, 200, 'cached answers still flow')
     // Another app: its token's local fallback budget (half of Gupshup's 10) is untouched.
-    const otherApp = Object.keys(sims.gupshupTokens).find((appId) => appId !== GUPSHUP_APP) as string
+    const otherApp = Object.keys(sims.gupshup.tokens).find((appId) => appId !== GUPSHUP_APP) as string
     const fresh = await b.app.inject(`/usage/gupshup/apps/${otherApp}?from=2020-06-01&to=2020-06-02`)
     t.equal(fresh.statusCode, 200, 'upstream calls still flow, on the local budget')
     t.equal(sims.gupshup.calls.filter((call) => call.status === 429).length, 0)

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { loadConfig } from '../src/config.js'
-import { APPLE_DEMO, testersOf } from '../src/simulators/apple.js'
+import { loadConfig } from '../providers/index.js'
+import { APPLE_DEMO, testersOf } from '../providers/apple/simulator.js'
 import { APPLE_APP, APPLE_SMALL_APP, GUPSHUP_APP, JSON_HEADERS, gateway, mockedGateway, simulatedGateway } from './helpers.js'
 
 const [GROUP] = Object.keys(APPLE_DEMO.groups)

@@ -4,7 +4,7 @@ import t from 'tap'
 import { request } from 'undici'
 import { APPLE_BUILD, JSON_HEADERS, appleEnv, fixture, loopbackUpstream } from './helpers.js'
 
-const SERVER = new URL('../src/server.ts', import.meta.url).pathname
+const SERVER = new URL('../app/server.ts', import.meta.url).pathname
 
 /** Runs src/server.ts as `npm start` would (through tap's TypeScript loader). */
 function startServer (env: Record<string, string>): ReturnType<typeof spawn> {

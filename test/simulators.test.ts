@@ -3,17 +3,16 @@ import t from 'tap'
 import { Ajv } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import { request } from 'undici'
-import { AppleTokenSigner } from '../src/providers/apple/token.js'
-import { startSimulators, type RunningSimulators } from '../src/simulators/index.js'
-import { usageRows } from '../src/simulators/gupshup.js'
-import { APPLE_APP, APPLE_BUILD, GUPSHUP_APP } from './helpers.js'
+import { AppleTokenSigner } from '../providers/apple/token.js'
+import { usageRows } from '../providers/gupshup/simulator.js'
+import { APPLE_APP, APPLE_BUILD, GUPSHUP_APP, startSims } from './helpers.js'
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 const SPEC = new URL('../../shared/upstream-specs/app-store-connect-api.json', import.meta.url)
 
-async function appleGet (sims: RunningSimulators, path: string, token?: string): Promise<{ status: number, headers: Record<string, unknown>, body: any }> {
-  const auth = token ?? await new AppleTokenSigner(sims.appleCredentials).token()
-  const res = await request(`${sims.appleBaseUrl}${path}`, { headers: { authorization: `Bearer ${auth}` } })
+async function appleGet (sims: Awaited<ReturnType<typeof startSims>>, path: string, token?: string): Promise<{ status: number, headers: Record<string, unknown>, body: any }> {
+  const auth = token ?? await sims.apple.token()
+  const res = await request(`${sims.apple.baseUrl}${path}`, { headers: { authorization: `Bearer ${auth}` } })
   return { status: res.statusCode, headers: res.headers, body: await res.body.json() }
 }
 
@@ -21,8 +20,7 @@ t.test('the Apple simulator answers what Apple’s OpenAPI schema (v4.4.1) says'
   const ajv = new Ajv({ strict: false, allErrors: true })
   addFormats(ajv)
   ajv.addSchema(JSON.parse(readFileSync(SPEC, 'utf8')), 'asc')
-  const sims = await startSimulators({ style: 'schema' })
-  t.teardown(sims.close)
+  const sims = await startSims(t, { style: 'schema' })
   const cases: Array<[string, string]> = [
     [`/v1/builds/${APPLE_BUILD}/metrics/betaBuildUsages`, 'BetaBuildUsagesV1MetricResponse'],
     [`/v1/apps/${APPLE_APP}/metrics/betaTesterUsages?groupBy=betaTesters&limit=3&period=P30D`, 'AppsBetaTesterUsagesV1MetricResponse'],
@@ -37,8 +35,7 @@ t.test('the Apple simulator answers what Apple’s OpenAPI schema (v4.4.1) says'
     t.ok(validate(body), `${path} is a ${schema}: ${JSON.stringify(validate.errors)}`)
   }
   // Apple's published examples differ from its schema exactly where its note says; the 'example' style shows that.
-  const examples = await startSimulators({ style: 'example' })
-  t.teardown(examples.close)
+  const examples = await startSims(t, { style: 'example' })
   const validate = ajv.getSchema('asc#/components/schemas/AppsBetaTesterUsagesV1MetricResponse')
   t.notOk(validate?.((await appleGet(examples, `/v1/apps/${APPLE_APP}/metrics/betaTesterUsages?groupBy=betaTesters&limit=1`)).body))
   t.same(new Set(validate?.errors?.map((error) => error.instancePath.replace(/\/\d+\//g, '/*/'))), new Set(['/data/*/dataPoints/*/start', '/data/*/dataPoints/*/end', '/data/*/dimensions/betaTesters/data']))
@@ -49,32 +46,30 @@ t.test('the Apple simulator answers what Apple’s OpenAPI schema (v4.4.1) says'
 })
 
 t.test('the Apple simulator verifies tokens, pages with cursors and reports its hourly quota', async (t) => {
-  const sims = await startSimulators()
-  t.teardown(sims.close)
+  const sims = await startSims(t)
   const first = await appleGet(sims, `/v1/apps/${APPLE_APP}/metrics/betaTesterUsages?groupBy=betaTesters&limit=200`)
   t.equal(first.status, 200)
   t.match(first.headers['x-rate-limit'], /^user-hour-lim:3600;user-hour-rem:3599;$/)
   t.equal(first.body.data.length, 200)
   t.equal(first.body.meta.paging.total, 931)
   const next = new URL(first.body.links.next)
-  t.equal(next.origin, sims.appleBaseUrl, 'links.next points at the simulator itself')
+  t.equal(next.origin, sims.apple.baseUrl, 'links.next points at the simulator itself')
   const second = await appleGet(sims, next.pathname + next.search)
   t.equal(second.body.data.length, 200)
   t.not(second.body.data[0].dimensions.betaTesters.data.id, first.body.data[0].dimensions.betaTesters.data.id)
 
   const { privateKeyPem } = await import('./helpers.js').then(async (helpers) => await helpers.appleKeyPair())
-  const foreign = await new AppleTokenSigner({ keyId: sims.appleCredentials.keyId, issuerId: sims.appleCredentials.issuerId, privateKeyPem }).token()
+  const foreign = await new AppleTokenSigner({ keyId: sims.apple.credentials.keyId, issuerId: sims.apple.credentials.issuerId, privateKeyPem }).token()
   t.equal((await appleGet(sims, `/v1/builds/${APPLE_BUILD}/metrics/betaBuildUsages`, foreign)).status, 401, 'a token signed by another key is refused')
 })
 
 t.test('the Gupshup simulator: app tokens, 10 calls a minute per token, its error bodies, no future days', async (t) => {
-  const sims = await startSimulators()
-  t.teardown(sims.close)
+  const sims = await startSims(t)
   const get = async (token: string, query = 'from=2024-01-01&to=2024-01-31'): Promise<{ status: number, body: any }> => {
-    const res = await request(`${sims.gupshupBaseUrl}/partner/app/${GUPSHUP_APP}/usage?${query}`, { headers: { authorization: token } })
+    const res = await request(`${sims.gupshup.baseUrl}/partner/app/${GUPSHUP_APP}/usage?${query}`, { headers: { authorization: token } })
     return { status: res.statusCode, body: await res.body.json() }
   }
-  const token = sims.gupshupTokens[GUPSHUP_APP]
+  const token = sims.gupshup.tokens[GUPSHUP_APP]
   t.same(await get('wrong'), { status: 401, body: { status: 'error', message: 'Authentication Failed' } })
   const ok = await get(token)
   t.equal(ok.status, 200)

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { prefersCsv } from '../src/csv.js'
 import { addDays, daysBetween } from '../src/days.js'
-import { nextCursorOf } from '../src/providers/apple/normalize.js'
+import { nextCursorOf } from '../providers/apple/normalize.js'
 import { guessMetric, toIsoDate } from '../src/report.js'
 import { AppleQuota, BackoffGate, parseRateLimitHeader } from '../src/upstream/budget.js'
 import { retryAfterSeconds, safeDetail } from '../src/upstream/http.js'

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
-import { loadConfig } from '../src/config.js'
+import { loadConfig } from '../providers/index.js'
 import { APPLE_BUILD, GUPSHUP_APP, GUPSHUP_TOKEN, JSON_HEADERS, appleEnv, fixture, gateway, loopbackUpstream, mockedGateway } from './helpers.js'
 
 const BUILD_PATH = `/v1/builds/${APPLE_BUILD}/metrics/betaBuildUsages`

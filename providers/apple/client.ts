@@ -2,19 +2,20 @@
  * Calls App Store Connect's metrics endpoints and maps Apple's answers to
  * normalized reports or typed errors.
  */
-import { UpstreamInvalidResponseError } from '../../errors.js'
-import type { FetchedReport } from '../../report.js'
-import { upstreamPathOf, upstreamQueryOf, type QueryValues } from '../endpoint.js'
-import { guardedGet, type CallGuard } from '../../upstream/guarded-call.js'
-import type { AppleQuota } from '../../upstream/budget.js'
-import type { UpstreamHttp, UpstreamResponse } from '../../upstream/http.js'
-import { statusError } from '../../upstream/status-error.js'
+import { UpstreamInvalidResponseError } from '../../src/errors.js'
+import type { Source } from '../../src/provider.js'
+import type { FetchedReport } from '../../src/report.js'
+import { upstreamPathOf, upstreamQueryOf, type QueryValues } from '../../src/endpoint.js'
+import { guardedGet, type CallGuard } from '../../src/upstream/guarded-call.js'
+import type { AppleQuota } from '../../src/upstream/budget.js'
+import type { UpstreamHttp, UpstreamResponse } from '../../src/upstream/http.js'
+import { statusError } from '../../src/upstream/status-error.js'
 import type { AppleEndpoint } from './endpoints.js'
 import { normalizeApple } from './normalize.js'
 import { isAppleErrorResponse, isAppleMetricResponse } from './schemas.js'
 import type { AppleTokenSigner } from './token.js'
 
-export class AppleClient {
+export class AppleClient implements Source<AppleEndpoint> {
   private readonly http: UpstreamHttp
   private readonly signer: AppleTokenSigner
   private readonly guard: CallGuard
@@ -38,7 +39,7 @@ export class AppleClient {
   }
 
   private async get (path: string, report: string): Promise<UpstreamResponse> {
-    return await guardedGet(this.http, this.guard, this.keyId, path, { authorization: `Bearer ${await this.signer.token()}` }, report)
+    return await guardedGet({ http: this.http, guard: this.guard, key: this.keyId, path, headers: { authorization: `Bearer ${await this.signer.token()}` }, report })
   }
 
   async fetchReport (endpoint: AppleEndpoint, id: string, query: QueryValues): Promise<FetchedReport> {

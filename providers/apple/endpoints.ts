@@ -1,8 +1,12 @@
 /**
  * Apple's TestFlight metrics reports, as data. Adding a report is adding a row.
  */
-import { metric } from '../../report.js'
-import type { ReportEndpoint } from '../endpoint.js'
+import { rowOf, type ReportEndpoint } from '../../src/endpoint.js'
+import { metric } from '../../src/report.js'
+import {
+  APP_EXAMPLE, appParams, BUILD_EXAMPLE, buildParams, GROUP_EXAMPLE, groupParams, noQuery, pageQuery,
+  TESTER_EXAMPLE, testerAppQuery, testerParams, testerQuery
+} from './params.js'
 
 export interface AppleEndpoint extends ReportEndpoint {
   provider: 'apple'
@@ -12,10 +16,11 @@ export interface AppleEndpoint extends ReportEndpoint {
   groupByUnlessFiltered?: { filter: string, groupBy: string }
 }
 
-// TestFlight metrics change at most daily.
-const METRICS_TTL_SECONDS = 15 * 60
+const row = rowOf<AppleEndpoint>()
 
-const testerQuery = { period: 'period', testerId: 'filter[betaTesters]', limit: 'limit', cursor: 'cursor' }
+// TestFlight metrics change at most daily.
+const cache = { ttlSeconds: 15 * 60 }
+
 const byTester = { filter: 'testerId', groupBy: 'betaTesters' }
 
 const testerMetrics = [
@@ -25,28 +30,32 @@ const testerMetrics = [
 ]
 
 /** The testers of an app or of a beta group: the same query, dimension and metrics. */
-function testerUsagesOf (row: Pick<AppleEndpoint, 'key' | 'route' | 'summary' | 'subject' | 'upstreamPath'>): AppleEndpoint {
-  return {
+function testerUsagesOf (fields: Pick<AppleEndpoint, 'key' | 'route' | 'summary' | 'subject' | 'upstreamPath' | 'params' | 'exampleId'>): AppleEndpoint {
+  return row({
     provider: 'apple',
     report: 'betaTesterUsages',
-    query: testerQuery,
+    querystring: testerQuery,
+    query: { period: 'period', testerId: 'filter[betaTesters]', limit: 'limit', cursor: 'cursor', all: null },
     paged: true,
     dimensions: { betaTesters: 'betaTester' },
     groupByUnlessFiltered: byTester,
     metrics: testerMetrics,
-    ttlSeconds: METRICS_TTL_SECONDS,
-    ...row
-  }
+    cache,
+    ...fields
+  })
 }
 
 export const appleEndpoints: AppleEndpoint[] = [
-  {
+  row({
     provider: 'apple',
     key: 'apple.builds.betaBuildUsages',
     report: 'betaBuildUsages',
     route: '/usage/apple/builds/:buildId',
     summary: 'TestFlight usage of one build: installs, crashes, sessions, invites and feedback.',
     subject: { type: 'build', param: 'buildId' },
+    params: buildParams,
+    querystring: noQuery,
+    exampleId: BUILD_EXAMPLE,
     upstreamPath: '/v1/builds/{id}/metrics/betaBuildUsages',
     query: {},
     paged: false,
@@ -58,13 +67,15 @@ export const appleEndpoints: AppleEndpoint[] = [
       metric('inviteCount', 'invites'),
       metric('feedbackCount', 'feedback')
     ],
-    ttlSeconds: METRICS_TTL_SECONDS
-  },
+    cache
+  }),
   testerUsagesOf({
     key: 'apple.apps.betaTesterUsages',
     route: '/usage/apple/apps/:appId/beta-testers',
     summary: "TestFlight usage of an app's beta testers, one point per tester (or one tester's).",
     subject: { type: 'app', param: 'appId' },
+    params: appParams,
+    exampleId: APP_EXAMPLE,
     upstreamPath: '/v1/apps/{id}/metrics/betaTesterUsages'
   }),
   testerUsagesOf({
@@ -72,17 +83,22 @@ export const appleEndpoints: AppleEndpoint[] = [
     route: '/usage/apple/beta-groups/:groupId/beta-testers',
     summary: "TestFlight usage of a beta group's testers, one point per tester (or one tester's).",
     subject: { type: 'betaGroup', param: 'groupId' },
+    params: groupParams,
+    exampleId: GROUP_EXAMPLE,
     upstreamPath: '/v1/betaGroups/{id}/metrics/betaTesterUsages'
   }),
-  {
+  row({
     provider: 'apple',
     key: 'apple.betaGroups.publicLinkUsages',
     report: 'publicLinkUsages',
     route: '/usage/apple/beta-groups/:groupId/public-link',
     summary: "How a beta group's public TestFlight link did: views, acceptances and why people declined.",
     subject: { type: 'betaGroup', param: 'groupId' },
+    params: groupParams,
+    querystring: pageQuery,
+    exampleId: GROUP_EXAMPLE,
     upstreamPath: '/v1/betaGroups/{id}/metrics/publicLinkUsages',
-    query: { limit: 'limit', cursor: 'cursor' },
+    query: { limit: 'limit', cursor: 'cursor', all: null },
     paged: true,
     dimensions: {},
     metrics: [
@@ -94,20 +110,23 @@ export const appleEndpoints: AppleEndpoint[] = [
       metric('notClearRatio', 'notClearRatio', 'ratio'),
       metric('notInterestingRatio', 'notInterestingRatio', 'ratio')
     ],
-    ttlSeconds: METRICS_TTL_SECONDS
-  },
-  {
+    cache
+  }),
+  row({
     provider: 'apple',
     key: 'apple.betaTesters.betaTesterUsages',
     report: 'betaTesterUsages',
     route: '/usage/apple/beta-testers/:testerId',
     summary: "One beta tester's TestFlight usage of one app.",
     subject: { type: 'betaTester', param: 'testerId' },
+    params: testerParams,
+    querystring: testerAppQuery,
+    exampleId: TESTER_EXAMPLE,
     upstreamPath: '/v1/betaTesters/{id}/metrics/betaTesterUsages',
-    query: { appId: 'filter[apps]', period: 'period', limit: 'limit', cursor: 'cursor' },
+    query: { appId: 'filter[apps]', period: 'period', limit: 'limit', cursor: 'cursor', all: null },
     paged: true,
     dimensions: { apps: 'app' },
     metrics: testerMetrics,
-    ttlSeconds: METRICS_TTL_SECONDS
-  }
+    cache
+  })
 ]

@@ -1,8 +1,8 @@
 /**
  * Apple metric response → normalized report.
  */
-import { UpstreamInvalidResponseError } from '../../errors.js'
-import { guessMetric, toIsoDate, totalsOf, unitsOf, type FetchedReport, type MetricDef, type UsagePoint } from '../../report.js'
+import { UpstreamInvalidResponseError } from '../../src/errors.js'
+import { guessMetric, toIsoDate, totalsOf, unitsOf, type FetchedReport, type MetricDef, type UsagePoint } from '../../src/report.js'
 import type { AppleEndpoint } from './endpoints.js'
 import type { AppleMetricResponse } from './schemas.js'
 

@@ -5,8 +5,8 @@
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { jwtVerify, decodeProtectedHeader, type CryptoKey, type KeyObject } from 'jose'
-import { DAY_MS, isoDay } from '../days.js'
-import { intBelow, randomFrom, uuidFrom } from './random.js'
+import { DAY_MS, isoDay } from '../../src/days.js'
+import { intBelow, randomFrom, uuidFrom } from '../../src/random.js'
 
 export interface AppleSimulatorOptions {
   /** Verifies the gateway's tokens. */

@@ -4,7 +4,7 @@
  * share one signing.
  */
 import { importPKCS8, SignJWT, type CryptoKey } from 'jose'
-import type { AppleCredentials } from '../../config.js'
+import type { AppleCredentials } from './config.js'
 
 /** Apple rejects tokens that live longer than 20 minutes. */
 const LIFETIME_SECONDS = 15 * 60

@@ -5,24 +5,25 @@
 import { createHash } from 'node:crypto'
 import { Type } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { UnknownAppError, UpstreamInvalidResponseError } from '../../errors.js'
-import type { DayRow } from '../../cache/day-cache.js'
-import { isoDay } from '../../days.js'
-import type { FetchedReport } from '../../report.js'
-import { upstreamPathOf, upstreamQueryOf, type QueryValues } from '../endpoint.js'
-import { guardedGet, type CallGuard } from '../../upstream/guarded-call.js'
-import type { UpstreamHttp, UpstreamResponse } from '../../upstream/http.js'
-import { statusError } from '../../upstream/status-error.js'
+import { UpstreamInvalidResponseError } from '../../src/errors.js'
+import type { DayRow } from '../../src/days.js'
+import { isoDay } from '../../src/days.js'
+import type { Source } from '../../src/provider.js'
+import type { FetchedReport } from '../../src/report.js'
+import { upstreamPathOf, upstreamQueryOf, type QueryValues } from '../../src/endpoint.js'
+import { guardedGet, type CallGuard } from '../../src/upstream/guarded-call.js'
+import type { UpstreamHttp, UpstreamResponse } from '../../src/upstream/http.js'
+import { statusError } from '../../src/upstream/status-error.js'
 import type { GupshupEndpoint } from './endpoints.js'
-import { dailyReport, dayRowsOf, rangeOf, rowsOf } from './normalize.js'
-import type { GupshupTokens } from './tokens.js'
+import { dailyReport, dayRowsOf, rowsOf } from './normalize.js'
+import { unknownApp, type GupshupTokens } from './tokens.js'
 
 const isGupshupMessage = Compile(Type.Object({ status: Type.Optional(Type.String()), message: Type.Optional(Type.String()) }))
 
 /** Budgets are per token, keyed by a digest so that no token sits in a map key or a log. */
 const budgetKeyOf = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 16)
 
-export class GupshupClient {
+export class GupshupClient implements Source<GupshupEndpoint> {
   private readonly http: UpstreamHttp
   private readonly tokens: GupshupTokens
   private readonly guard: CallGuard
@@ -36,8 +37,8 @@ export class GupshupClient {
   }
 
   /** Throws unknown_app, before any upstream call, for an app no token can be had for. */
-  assertKnownApp (appId: string): void {
-    if (!this.tokens.canServe(appId)) throw new UnknownAppError(appId)
+  assertKnownSubject (_endpoint: GupshupEndpoint, appId: string): void {
+    if (!this.tokens.canServe(appId)) throw unknownApp(appId)
   }
 
   /** The days Gupshup has for the app in [from, to] (daily endpoints). */
@@ -48,7 +49,7 @@ export class GupshupClient {
   /** A whole report (the endpoints that are not cached per day). */
   async fetchReport (endpoint: GupshupEndpoint, appId: string, query: QueryValues): Promise<FetchedReport> {
     const today = isoDay(this.now())
-    const range = rangeOf(endpoint, query, today)
+    const range = endpoint.cache.rangeOf(query, today)
     const days = dayRowsOf(endpoint, await this.rows(endpoint, appId, query), range)
     return dailyReport(endpoint, appId, [...days])
   }
@@ -86,6 +87,6 @@ export class GupshupClient {
   }
 
   private async get (path: string, token: string, report: string): Promise<UpstreamResponse> {
-    return await guardedGet(this.http, this.guard, budgetKeyOf(token), path, { authorization: token }, report)
+    return await guardedGet({ http: this.http, guard: this.guard, key: budgetKeyOf(token), path, headers: { authorization: token }, report })
   }
 }

@@ -1,8 +1,10 @@
 /**
  * Gupshup Partner API usage reports, as data.
  */
-import { metric } from '../../report.js'
-import type { ReportEndpoint } from '../endpoint.js'
+import { rowOf, type CachePolicy, type ReportEndpoint } from '../../src/endpoint.js'
+import { metric } from '../../src/report.js'
+import { monthRange, rangeFromTo, today } from './normalize.js'
+import { APP_EXAMPLE, appParams, checkDateRange, monthQuery, noQuery, rangeQuery } from './params.js'
 
 export interface GupshupEndpoint extends ReportEndpoint {
   provider: 'gupshup'
@@ -10,34 +12,34 @@ export interface GupshupEndpoint extends ReportEndpoint {
   rows: { field: string, single?: true }
   /** How a row names its day: a `date`, `day`/`month`/`year` fields, or the day it was fetched. */
   dayOf: 'date' | 'dayMonthYear' | 'fetched'
-  /** The days a request covers: `from`..`to`, the `year`/`month`, or today. */
-  range: 'fromTo' | 'month' | 'today'
   /** Row fields that describe the row rather than measure it. */
   descriptiveFields: string[]
-  /**
-   * Cached per day rather than per request. A day two or more days past is
-   * settled and kept `settledTtlSeconds`; the days after still change and
-   * are kept `ttlSeconds`.
-   */
-  daily?: { settledTtlSeconds: number }
-  /** Kept this long once every day it covers is settled (a past month's figures do not change). */
-  settledTtlSeconds?: number
+  /** Every Gupshup report covers days: `from`..`to`, the `year`/`month`, or today. */
+  cache: CachePolicy & Required<Pick<CachePolicy, 'rangeOf'>>
 }
 
+const row = rowOf<GupshupEndpoint>()
+
+/** A day two or more days past is settled: its figures no longer change. */
+const SETTLED_TTL_SECONDS = 24 * 3600
+
 export const gupshupEndpoints: GupshupEndpoint[] = [
-  {
+  row({
     provider: 'gupshup',
     key: 'gupshup.apps.dailyUsage',
     report: 'dailyUsage',
     route: '/usage/gupshup/apps/:appId',
     summary: "A WhatsApp app's daily messages, conversations and fees between two dates.",
     subject: { type: 'app', param: 'appId' },
+    params: appParams,
+    exampleId: APP_EXAMPLE,
     upstreamPath: '/partner/app/{id}/usage',
+    querystring: rangeQuery,
+    check: checkDateRange,
     query: { from: 'from', to: 'to' },
     paged: false,
     rows: { field: 'partnerAppUsageList' },
     dayOf: 'date',
-    range: 'fromTo',
     descriptiveFields: ['appId', 'appName', 'currency', 'date'],
     metrics: [
       metric('totalMsg', 'messages'),
@@ -61,22 +63,24 @@ export const gupshupEndpoints: GupshupEndpoint[] = [
       metric('cumulativeBill', 'cumulativeBill', 'currency', false),
       metric('gsCap', 'gupshupFeeCap', 'currency', false)
     ],
-    ttlSeconds: 5 * 60,
-    daily: { settledTtlSeconds: 24 * 3600 }
-  },
-  {
+    // Cached per day rather than per request: settled days long, recent days briefly.
+    cache: { ttlSeconds: 5 * 60, settledTtlSeconds: SETTLED_TTL_SECONDS, daily: true, rangeOf: rangeFromTo }
+  }),
+  row({
     provider: 'gupshup',
     key: 'gupshup.apps.discount',
     report: 'dailyDiscount',
     route: '/usage/gupshup/apps/:appId/discount',
     summary: "A WhatsApp app's daily bill, discount and running bill for one month.",
     subject: { type: 'app', param: 'appId' },
+    params: appParams,
+    exampleId: APP_EXAMPLE,
     upstreamPath: '/partner/app/{id}/discount',
+    querystring: monthQuery,
     query: { year: 'year', month: 'month' },
     paged: false,
     rows: { field: 'dailyAppDiscountList' },
     dayOf: 'dayMonthYear',
-    range: 'month',
     descriptiveFields: ['appId', 'partnerId', 'day', 'month', 'year', 'currency'],
     metrics: [
       metric('dailyBill', 'billDaily', 'currency'),
@@ -85,28 +89,30 @@ export const gupshupEndpoints: GupshupEndpoint[] = [
       metric('cumulativeBill', 'cumulativeBill', 'currency', false),
       metric('gsCap', 'gupshupFeeCap', 'currency', false)
     ],
-    ttlSeconds: 5 * 60,
-    settledTtlSeconds: 24 * 3600
-  },
-  {
+    // A past month's figures do not change.
+    cache: { ttlSeconds: 5 * 60, settledTtlSeconds: SETTLED_TTL_SECONDS, rangeOf: monthRange }
+  }),
+  row({
     provider: 'gupshup',
     key: 'gupshup.apps.wallet',
     report: 'walletBalance',
     route: '/usage/gupshup/apps/:appId/wallet',
     summary: "A WhatsApp app's wallet balance and overdraft limit, now.",
     subject: { type: 'app', param: 'appId' },
+    params: appParams,
+    exampleId: APP_EXAMPLE,
     upstreamPath: '/partner/app/{id}/wallet/balance',
+    querystring: noQuery,
     query: {},
     paged: false,
     rows: { field: 'walletResponse', single: true },
     dayOf: 'fetched',
-    range: 'today',
     descriptiveFields: ['currency'],
     metrics: [
       // Levels, not flows: a balance is never summed.
       metric('currentBalance', 'balance', 'currency', false),
       metric('overDraftLimit', 'overdraftLimit', 'currency', false)
     ],
-    ttlSeconds: 60
-  }
+    cache: { ttlSeconds: 60, rangeOf: today }
+  })
 ]

@@ -3,9 +3,10 @@
  */
 import { Type } from 'typebox'
 import { Compile } from 'typebox/compile'
-import type { DayRow } from '../../cache/day-cache.js'
-import { UpstreamInvalidResponseError } from '../../errors.js'
-import { guessMetric, totalsOf, unitsOf, type FetchedReport, type MetricDef, type UsagePoint } from '../../report.js'
+import type { DayRow } from '../../src/days.js'
+import type { QueryValues } from '../../src/endpoint.js'
+import { UpstreamInvalidResponseError } from '../../src/errors.js'
+import { guessMetric, totalsOf, unitsOf, type FetchedReport, type MetricDef, type UsagePoint } from '../../src/report.js'
 import type { GupshupEndpoint } from './endpoints.js'
 
 const GupshupRow = Type.Object({
@@ -14,10 +15,14 @@ const GupshupRow = Type.Object({
 })
 const isGupshupRow = Compile(GupshupRow)
 
-/** The days a request covers. */
-export function rangeOf (endpoint: GupshupEndpoint, query: Record<string, unknown>, today: string): { from: string, to: string } {
-  if (endpoint.range === 'fromTo') return { from: String(query.from), to: String(query.to) }
-  if (endpoint.range === 'today') return { from: today, to: today }
+/** The days a request covers: `from`..`to`. */
+export const rangeFromTo = (query: QueryValues): { from: string, to: string } => ({ from: String(query.from), to: String(query.to) })
+
+/** The days a request covers: today. */
+export const today = (_query: QueryValues, day: string): { from: string, to: string } => ({ from: day, to: day })
+
+/** The days a request covers: the `year`/`month`. */
+export function monthRange (query: QueryValues): { from: string, to: string } {
   const [year, month] = [Number(query.year), Number(query.month)]
   const last = new Date(Date.UTC(year, month, 0)).getUTCDate()
   const prefix = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}`

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { DAY_MS, isoDay } from '../days.js'
-import { intBelow, randomFrom } from './random.js'
+import { DAY_MS, isoDay } from '../../src/days.js'
+import { intBelow, randomFrom } from '../../src/random.js'
 
 export interface GupshupApp {
   token: string

@@ -6,11 +6,15 @@
  */
 import { Type } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { UnknownAppError, UpstreamAuthError, UpstreamInvalidResponseError } from '../../errors.js'
-import { refusalError } from '../../upstream/guarded-call.js'
-import type { Budget } from '../../upstream/budget.js'
-import type { UpstreamHttp } from '../../upstream/http.js'
-import { statusError } from '../../upstream/status-error.js'
+import { UnknownAppError, UpstreamAuthError, UpstreamInvalidResponseError } from '../../src/errors.js'
+import { refusalError } from '../../src/upstream/guarded-call.js'
+import type { Budget } from '../../src/upstream/budget.js'
+import type { UpstreamHttp } from '../../src/upstream/http.js'
+import { statusError } from '../../src/upstream/status-error.js'
+
+/** unknown_app: no token is configured, nor can one be had, for the app. */
+export const unknownApp = (appId: string): UnknownAppError =>
+  new UnknownAppError('gupshup', `No Gupshup app token is configured for app '${appId}'.`, 'appId')
 
 const isLogin = Compile(Type.Object({ token: Type.String({ minLength: 1 }) }))
 const isAppToken = Compile(Type.Object({ token: Type.Object({ token: Type.String({ minLength: 1 }) }) }))
@@ -45,7 +49,7 @@ export class GupshupTokens {
 
   async tokenFor (appId: string): Promise<string> {
     if (Object.hasOwn(this.options.appTokens, appId)) return this.options.appTokens[appId]
-    if (this.options.partner === undefined) throw new UnknownAppError(appId)
+    if (this.options.partner === undefined) throw unknownApp(appId)
     let token = this.fetched.get(appId)
     if (token === undefined) {
       token = this.fetchAppToken(appId)
@@ -71,7 +75,7 @@ export class GupshupTokens {
       this.partnerToken = undefined
       return await this.fetchAppToken(appId, true)
     }
-    if (response.status === 400 || response.status === 403 || response.status === 404) throw new UnknownAppError(appId)
+    if (response.status === 400 || response.status === 403 || response.status === 404) throw unknownApp(appId)
     if (response.status !== 200) {
       throw statusError('gupshup', response, { notFound: '', credential: 'the partner token' })
     }

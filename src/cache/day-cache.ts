@@ -7,13 +7,8 @@
  */
 import { LRUCache } from 'lru-cache'
 import { addDays, daysBetween } from '../days.js'
-import type { CacheOutcome } from './report-cache.js'
-
-/** One day of one subject, normalized; currency when the upstream named one. */
-export interface DayRow {
-  metrics: Record<string, number>
-  currency?: string
-}
+import type { DayRow } from '../days.js'
+import type { CacheOutcome } from './types.js'
 
 interface DayEntry {
   /** null: the upstream had nothing for this day. */

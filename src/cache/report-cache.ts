@@ -6,27 +6,8 @@
  */
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
+import type { CacheAnswer, CachedReport, CacheOutcome } from './types.js'
 import type { SharedReportStore } from './shared-store.js'
-
-export interface CachedReport {
-  /** The serialized report, ready to send. */
-  body: string
-  /** Strong validator over `body`. */
-  etag: string
-  storedAt: number
-  ttlMs: number
-}
-
-export type CacheOutcome = 'HIT' | 'MISS' | 'STALE'
-
-export interface CacheAnswer {
-  entry: CachedReport
-  outcome: CacheOutcome
-  /** Seconds since the entry was stored. */
-  ageSeconds: number
-  /** Seconds the entry stays fresh (0 when stale). */
-  freshSeconds: number
-}
 
 interface LoadContext {
   load: () => Promise<string>

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis } from 'ioredis'
-import type { CachedReport } from './report-cache.js'
+import type { CachedReport } from './types.js'
 
 const PREFIX = 'usage-gateway:report:'
 // Deletes the lock only if it is still ours (it may have expired and been taken).

@@ -5,14 +5,14 @@
  * back-off on network errors and 5xx, all within one deadline.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { UpstreamError, UpstreamRateLimitedError, UpstreamTimeoutError, type ProviderName } from '../errors.js'
+import { UpstreamError, UpstreamRateLimitedError, UpstreamTimeoutError } from '../errors.js'
 import { quietObserver, type GatewayObserver } from '../observer.js'
 import { recordUpstream } from '../upstream-timing.js'
 import type { BackoffGate, Budget, Refusal } from './budget.js'
 import { retryAfterSeconds, type UpstreamHttp, type UpstreamResponse } from './http.js'
 
 export interface CallGuard {
-  provider: ProviderName
+  provider: string
   budget: Budget
   gate: BackoffGate
   timeoutMs: number
@@ -25,13 +25,23 @@ export interface CallGuard {
 }
 
 /** A call the gateway will not make yet, as the 429 it is answered with (never `Retry-After: 0`). */
-export function refusalError (provider: ProviderName, refusal: Refusal, why: string): UpstreamRateLimitedError {
+export function refusalError (provider: string, refusal: Refusal, why: string): UpstreamRateLimitedError {
   const seconds = Math.max(1, Math.ceil(refusal.retryAfterMs / 1000))
   return new UpstreamRateLimitedError(provider, seconds, `${provider} ${why}; retry after ${seconds} s.`)
 }
 
-/** `key` names the credential (never the credential itself); `report` labels the call for metrics. */
-export async function guardedGet (http: UpstreamHttp, guard: CallGuard, key: string, path: string, headers: Record<string, string>, report = 'other'): Promise<UpstreamResponse> {
+export interface GuardedGet {
+  http: UpstreamHttp
+  guard: CallGuard
+  /** Names the credential (never the credential itself): budgets and back-off are per key. */
+  key: string
+  path: string
+  headers: Record<string, string>
+  /** Labels the call for metrics. */
+  report?: string
+}
+
+export async function guardedGet ({ http, guard, key, path, headers, report = 'other' }: GuardedGet): Promise<UpstreamResponse> {
   const deadline = AbortSignal.timeout(guard.timeoutMs)
   const started = Date.now()
   const random = guard.random ?? Math.random

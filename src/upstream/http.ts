@@ -4,7 +4,7 @@
  * status code means is the provider client's business.
  */
 import { Agent, type Dispatcher } from 'undici'
-import { UpstreamError, UpstreamInvalidResponseError, UpstreamTimeoutError, type ProviderName } from '../errors.js'
+import { UpstreamError, UpstreamInvalidResponseError, UpstreamTimeoutError } from '../errors.js'
 
 export interface UpstreamResponse {
   status: number
@@ -14,7 +14,7 @@ export interface UpstreamResponse {
 }
 
 export interface UpstreamHttpOptions {
-  provider: ProviderName
+  provider: string
   baseUrl: string
   timeoutMs: number
   /** Most calls in flight at once (Apple answers 429 to bursts even with quota left). */
@@ -29,7 +29,7 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 
 export class UpstreamHttp {
-  readonly provider: ProviderName
+  readonly provider: string
   readonly baseUrl: string
   readonly origin: string
   private readonly pathPrefix: string
@@ -93,7 +93,7 @@ export class UpstreamHttp {
   }
 }
 
-async function readCapped (body: Dispatcher.ResponseData['body'], provider: ProviderName): Promise<string> {
+async function readCapped (body: Dispatcher.ResponseData['body'], provider: string): Promise<string> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of body) {

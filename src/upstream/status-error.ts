@@ -5,7 +5,7 @@
  */
 import {
   NotFoundError, UpstreamAuthError, UpstreamBadRequestError, UpstreamError,
-  type GatewayError, type ProviderName
+  type GatewayError
 } from '../errors.js'
 import { safeDetail, type UpstreamResponse } from './http.js'
 
@@ -20,7 +20,7 @@ export interface StatusContext {
   credential: string
 }
 
-export function statusError (provider: ProviderName, response: UpstreamResponse, context: StatusContext): GatewayError {
+export function statusError (provider: string, response: UpstreamResponse, context: StatusContext): GatewayError {
   const detail = safeDetail(context.message, `${provider} answered ${response.status}.`)
   switch (response.status) {
     case 400:

@@ -1,0 +1,64 @@
+/**
+ * Apple (App Store Connect TestFlight metrics) as one provider of the registry.
+ */
+import { generateKeyPair, exportPKCS8 } from 'jose'
+import type { Provider, RunningSimulator, SimulatorOptions } from '../../src/provider.js'
+import { AppleQuota, BackoffGate } from '../../src/upstream/budget.js'
+import { UpstreamHttp } from '../../src/upstream/http.js'
+import { AppleClient } from './client.js'
+import { parseAppleConfig, type AppleConfig, type AppleCredentials } from './config.js'
+import { appleEndpoints, type AppleEndpoint } from './endpoints.js'
+import { createAppleSimulator, type AppleSimulator } from './simulator.js'
+import { AppleTokenSigner } from './token.js'
+
+const MINUTE_MS = 60_000
+
+export interface RunningAppleSimulator extends RunningSimulator<AppleConfig>, AppleSimulator {
+  /** A fresh key the simulator trusts. */
+  credentials: Required<AppleCredentials>
+  /** A bearer token the simulator accepts, for calling it directly. */
+  token: () => Promise<string>
+}
+
+/** The simulator on loopback, with a fresh key pair: the gateway signs, the simulator verifies. */
+async function startSimulator (options: SimulatorOptions): Promise<RunningAppleSimulator> {
+  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true })
+  const credentials = { issuerId: '57246542-96fe-1a63-e053-0824d011072a', keyId: 'SIMULATED1', privateKeyPem: await exportPKCS8(privateKey) }
+  const simulator = createAppleSimulator({ publicKey, keyId: credentials.keyId, issuerId: credentials.issuerId, style: options.style, now: options.now })
+  const baseUrl = await simulator.server.listen({ host: '127.0.0.1', port: 0 })
+  return {
+    ...simulator,
+    baseUrl,
+    credentials,
+    token: async () => await new AppleTokenSigner(credentials).token(),
+    configure: (cfg) => ({ ...cfg, baseUrl, credentials }),
+    close: async () => { await simulator.server.close() }
+  }
+}
+
+export const apple = {
+  name: 'apple',
+  tag: { description: 'TestFlight usage from the App Store Connect API' },
+  endpoints: appleEndpoints,
+  config: {
+    parse: parseAppleConfig,
+    isConfigured: (cfg: AppleConfig) => cfg.credentials !== undefined
+  },
+  createSource (cfg: AppleConfig, { dispatcher, now, timeoutMs, retries, observer }) {
+    if (cfg.credentials === undefined) throw new Error('apple has no credentials')
+    const quota = new AppleQuota(cfg.quotaReserve, MINUTE_MS, now)
+    const guard = {
+      provider: 'apple',
+      budget: quota,
+      gate: new BackoffGate(10_000, 10 * MINUTE_MS, now),
+      timeoutMs,
+      ...retries,
+      observer,
+      onResponse: (key: string, response: { headers: Record<string, string | string[] | undefined> }) => { quota.observe(key, response.headers['x-rate-limit']) }
+    }
+    const http = new UpstreamHttp({ provider: 'apple', baseUrl: cfg.baseUrl, timeoutMs, connections: cfg.maxConcurrency, dispatcher })
+    return new AppleClient(http, new AppleTokenSigner(cfg.credentials, now), guard, cfg.credentials.keyId, quota)
+  },
+  simulator: { start: startSimulator },
+  quotaMetric: { help: "Apple's last reported X-Rate-Limit figures per API key (user-hour-rem and the like)." }
+} as const satisfies Provider<'apple', AppleConfig, AppleEndpoint>

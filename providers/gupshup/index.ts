@@ -1,0 +1,68 @@
+/**
+ * Gupshup (WhatsApp usage and fees, Partner API) as one provider of the registry.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Provider, RunningSimulator, SimulatorOptions } from '../../src/provider.js'
+import { BackoffGate } from '../../src/upstream/budget.js'
+import { UpstreamHttp } from '../../src/upstream/http.js'
+import { GupshupClient } from './client.js'
+import { parseGupshupConfig, type GupshupConfig } from './config.js'
+import { gupshupEndpoints, type GupshupEndpoint } from './endpoints.js'
+import { createGupshupSimulator, GUPSHUP_DEMO_APPS, type GupshupSimulator } from './simulator.js'
+import { GupshupTokens } from './tokens.js'
+
+const MINUTE_MS = 60_000
+/** Gupshup's minute is measured by its clock, not ours: one more second keeps clear of it. */
+const WINDOW_MS = MINUTE_MS + 1_000
+
+export interface RunningGupshupSimulator extends RunningSimulator<GupshupConfig>, GupshupSimulator {
+  /** The demo apps' tokens, app id → token. */
+  tokens: Record<string, string>
+  /** Partner sign-in the simulator accepts (demo mode uses the app tokens instead). */
+  partner: { email: string, secret: string }
+}
+
+/** The simulator on loopback, with fresh app tokens and partner secret. */
+async function startSimulator (options: SimulatorOptions): Promise<RunningGupshupSimulator> {
+  const tokens = Object.fromEntries(Object.keys(GUPSHUP_DEMO_APPS).map((appId) => [appId, `sk_${randomBytes(16).toString('hex')}`]))
+  const partner = { email: 'partner@example.com', secret: randomBytes(16).toString('hex') }
+  const simulator = createGupshupSimulator({
+    apps: Object.fromEntries(Object.entries(GUPSHUP_DEMO_APPS).map(([appId, name]) => [appId, { name, token: tokens[appId] }])),
+    partner,
+    now: options.now
+  })
+  const baseUrl = await simulator.server.listen({ host: '127.0.0.1', port: 0 })
+  return {
+    ...simulator,
+    baseUrl,
+    tokens,
+    partner,
+    configure: (cfg) => ({ ...cfg, baseUrl, appTokens: tokens }),
+    close: async () => { await simulator.server.close() }
+  }
+}
+
+export const gupshup = {
+  name: 'gupshup',
+  tag: { description: 'WhatsApp messaging usage and fees from the Gupshup Partner API' },
+  endpoints: gupshupEndpoints,
+  config: {
+    parse: parseGupshupConfig,
+    isConfigured: (cfg: GupshupConfig) => Object.keys(cfg.appTokens).length > 0 || cfg.partner !== undefined
+  },
+  createSource (cfg: GupshupConfig, { dispatcher, now, timeoutMs, retries, observer, budget }) {
+    const http = new UpstreamHttp({ provider: 'gupshup', baseUrl: cfg.baseUrl, timeoutMs, dispatcher })
+    // Gupshup's partner login is limited to 10 a minute, like its app tokens.
+    const tokens = new GupshupTokens({ http, appTokens: cfg.appTokens, partner: cfg.partner, loginBudget: budget('login', 10, WINDOW_MS), now })
+    const guard = {
+      provider: 'gupshup',
+      budget: budget('calls', cfg.rateLimitPerMinute, WINDOW_MS),
+      gate: new BackoffGate(MINUTE_MS, 10 * MINUTE_MS, now),
+      timeoutMs,
+      ...retries,
+      observer
+    }
+    return new GupshupClient(http, tokens, guard, now)
+  },
+  simulator: { start: startSimulator }
+} as const satisfies Provider<'gupshup', GupshupConfig, GupshupEndpoint>

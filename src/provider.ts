@@ -1,0 +1,86 @@
+/**
+ * The provider contract: everything the gateway knows of one upstream comes
+ * through one object of this shape, listed in the registry
+ * (providers/index.ts). The core, the plugins and the routes loop over the
+ * registry and never name a provider.
+ *
+ * Methods (not function properties) on purpose: a provider's own row type and
+ * configuration stay assignable to the general contract; the gateway only ever
+ * hands a provider's source its own rows and its own configuration.
+ */
+import type { Dispatcher } from 'undici'
+import type { Env } from './config.js'
+import type { DayRow } from './days.js'
+import type { QueryValues, ReportEndpoint } from './endpoint.js'
+import type { GatewayObserver } from './observer.js'
+import type { FetchedReport } from './report.js'
+import type { Budget } from './upstream/budget.js'
+
+/** What the gateway lends every provider's source. */
+export interface SourceDeps {
+  /** undici dispatcher for upstream calls (tests pass a MockAgent). */
+  dispatcher?: Dispatcher
+  now: () => number
+  /** UPSTREAM_TIMEOUT_MS: one deadline per upstream request, retries included. */
+  timeoutMs: number
+  /** Retries of a failed upstream call (network error, 5xx), with their base back-off. */
+  retries: { maxRetries: number, retryBaseMs: number }
+  observer: GatewayObserver
+  /**
+   * A sliding-window call budget named `name` within the provider: shared by the
+   * replicas through Redis when there is one (each keeps to half of it while
+   * Redis is down), else local.
+   */
+  budget: (name: string, limit: number, windowMs: number) => Budget
+}
+
+/** One provider's upstream, as the usage service sees every provider. */
+export interface Source<E extends ReportEndpoint = ReportEndpoint> {
+  /** Throws (e.g. unknown_app) before any upstream call for a subject no credential serves. */
+  assertKnownSubject? (endpoint: E, id: string): void
+  fetchReport (endpoint: E, id: string, query: QueryValues): Promise<FetchedReport>
+  /** The days the upstream has for the subject in [from, to] (rows with `cache.daily`). */
+  fetchDays? (endpoint: E, id: string, from: string, to: string): Promise<Map<string, DayRow>>
+  /** Cached or fetched days → the report (rows with `cache.daily`). */
+  reportOf? (endpoint: E, id: string, days: Array<[string, DayRow | null]>): FetchedReport
+  /** The upstream's last quota figures per credential (`/metrics`, when the provider has `quotaMetric`). */
+  quota? (): Record<string, Record<string, number>>
+  close (): Promise<void>
+}
+
+export interface SimulatorOptions {
+  /** How the Apple-like simulators shape their answers: like the upstream's examples or like its schema. */
+  style?: 'example' | 'schema'
+  now?: () => number
+}
+
+/** A provider's stand-in upstream on loopback, and how to point a configuration at it. */
+export interface RunningSimulator<Cfg = unknown> {
+  baseUrl: string
+  /** `cfg` pointed at this simulator, with credentials it accepts. */
+  configure (cfg: Cfg): Cfg
+  close (): Promise<void>
+}
+
+export interface Provider<Name extends string = string, Cfg = unknown, E extends ReportEndpoint = ReportEndpoint> {
+  name: Name
+  /** The OpenAPI tag (named after the provider) that groups its routes. */
+  tag: { description: string }
+  endpoints: readonly E[]
+  config: {
+    /** The provider's section of the environment; throws ConfigError naming the variable, never its value. */
+    parse (env: Env): Cfg
+    /** Whether it has credentials: without, its routes answer 503 (or demo mode simulates it). */
+    isConfigured (cfg: Cfg): boolean
+  }
+  createSource (cfg: Cfg, deps: SourceDeps): Source<E>
+  simulator: { start (options: SimulatorOptions): Promise<RunningSimulator<Cfg>> }
+  /** A gauge `gateway_<name>_quota_remaining` of the source's `quota()` figures, with this help. */
+  quotaMetric?: { help: string }
+}
+
+/** The configuration sections of a list of providers, by name. */
+export type ConfigsOf<L extends readonly Provider[]> = { [P in L[number] as P['name']]: ReturnType<P['config']['parse']> }
+
+/** The running simulators of a list of providers, by name. */
+export type SimulatorsOf<L extends readonly Provider[]> = { [P in L[number] as P['name']]: Awaited<ReturnType<P['simulator']['start']>> }
