@@ -8,8 +8,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+COPY providers ./providers
 COPY plugins ./plugins
 COPY routes ./routes
+COPY app ./app
 COPY scripts ./scripts
 RUN npx tsc -p tsconfig.json
 
@@ -33,4 +35,4 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Node as PID 1 receives SIGTERM directly; close-with-grace finishes in-flight requests.
-CMD ["node", "dist/src/server.js"]
+CMD ["node", "dist/app/server.js"]

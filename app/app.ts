@@ -127,7 +127,6 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
 
 // Not encapsulated: what the plugins decorate (swagger, usage) is the caller's too, as with fastify-cli.
 const gatewayApp = fp(app, { name: 'usage-gateway' })
-export default gatewayApp
 
 /** A ready gateway instance, not yet listening. */
 export async function buildApp (options: AppOptions, { logStream }: { logStream?: LogStream } = {}): Promise<FastifyInstance> {

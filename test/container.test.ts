@@ -17,7 +17,7 @@ function sources (dir: string): string[] {
 }
 
 t.test('every package the running gateway imports is a production dependency (the image omits dev ones)', async (t) => {
-  const runtime = ['src', 'plugins', 'routes'].flatMap(sources)
+  const runtime = ['src', 'providers', 'plugins', 'routes', 'app'].flatMap(sources)
   t.ok(runtime.length > 10)
   for (const file of runtime) {
     const text = readFileSync(join(root, file), 'utf8')
@@ -38,12 +38,12 @@ t.test('the Dockerfile: Node 22 slim, multi-stage, production deps only, non-roo
   t.match(dockerfile, /HOST=0\.0\.0\.0/)
   t.match(dockerfile, /NODE_ENV=production/)
   t.match(dockerfile, /HEALTHCHECK[\s\S]*\/health/)
-  t.match(dockerfile, /CMD \["node", "dist\/src\/server\.js"\]/)
+  t.match(dockerfile, /CMD \["node", "dist\/app\/server\.js"\]/)
   // What the image runs must be what `npm run build` produces.
   const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { compilerOptions: { outDir: string, rootDir: string } }
   t.equal(tsconfig.compilerOptions.outDir, 'dist')
   t.equal(tsconfig.compilerOptions.rootDir, '.')
-  for (const dir of ['src', 'plugins', 'routes']) t.match(dockerfile, new RegExp(`COPY ${dir} \\./${dir}`), `${dir}/ is compiled into the image`)
+  for (const dir of ['src', 'providers', 'plugins', 'routes', 'app']) t.match(dockerfile, new RegExp(`COPY ${dir} \\./${dir}`), `${dir}/ is compiled into the image`)
 })
 
 t.test('.dockerignore keeps the build context to what the image needs', async (t) => {

@@ -12,7 +12,7 @@ import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { buildApp } from '../app/app.js'
-import { loadConfig, providers, type GatewayConfig, type Providers } from '../providers/index.js'
+import { loadConfig, providers, type GatewayConfig, type ProviderName, type Providers } from '../providers/index.js'
 import type { Config } from '../src/config.js'
 import type { Provider, SimulatorOptions, SimulatorsOf } from '../src/provider.js'
 import { startSimulators } from '../src/simulators.js'
@@ -37,7 +37,7 @@ export interface GatewayOptions {
   now?: () => number
 }
 
-export async function gateway<C extends Config = GatewayConfig> (t: Test, options: GatewayOptions & { config?: C, simulated?: readonly string[], providers?: readonly Provider[] } = {}): Promise<Gateway<C>> {
+export async function gateway<C extends Config = GatewayConfig> (t: Test, options: GatewayOptions & { config?: C, simulated?: readonly ProviderName[], providers?: readonly Provider[] } = {}): Promise<Gateway<C>> {
   const config = options.config ?? loadConfig({ LOG_LEVEL: 'info', ...options.env }) as Config as C
   const rawLogs: string[] = []
   const stream = new Writable({

@@ -6,7 +6,7 @@ import { APPLE_BUILD, JSON_HEADERS, appleEnv, fixture, loopbackUpstream } from '
 
 const SERVER = new URL('../app/server.ts', import.meta.url).pathname
 
-/** Runs src/server.ts as `npm start` would (through tap's TypeScript loader). */
+/** Runs app/server.ts as `npm start` would (through tap's TypeScript loader). */
 function startServer (env: Record<string, string>): ReturnType<typeof spawn> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(APPLE_|GUPSHUP_|GATEWAY_|NODE_ENV|PORT|HOST)/.test(name)))
   return spawn(process.execPath, [...process.execArgv, SERVER], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })

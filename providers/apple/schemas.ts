@@ -49,7 +49,6 @@ export const AppleErrorResponseSchema = Type.Object({
     source: Type.Optional(Type.Object({ parameter: Type.Optional(Type.String()), pointer: Type.Optional(Type.String()) }))
   }))
 })
-export type AppleErrorResponse = Static<typeof AppleErrorResponseSchema>
 
 export const isAppleMetricResponse = Compile(AppleMetricResponseSchema)
 export const isAppleErrorResponse = Compile(AppleErrorResponseSchema)
