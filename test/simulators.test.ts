@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
+import { gunzipSync } from 'node:zlib'
 import t from 'tap'
 import { Ajv } from 'ajv'
 import addFormatsModule from 'ajv-formats'
@@ -8,7 +9,8 @@ import { usageRows } from '../providers/gupshup/simulator.js'
 import { APPLE_APP, APPLE_BUILD, GUPSHUP_APP, startSims } from './helpers.js'
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
-const SPEC = new URL('../../shared/upstream-specs/app-store-connect-api.json', import.meta.url)
+// Apple's own document (see fixtures/apple/README.md), kept in the repository so this check runs in any clone.
+const SPEC = new URL('fixtures/apple/app-store-connect-api.json.gz', import.meta.url)
 
 async function appleGet (sims: Awaited<ReturnType<typeof startSims>>, path: string, token?: string): Promise<{ status: number, headers: Record<string, unknown>, body: any }> {
   const auth = token ?? await sims.apple.token()
@@ -16,10 +18,10 @@ async function appleGet (sims: Awaited<ReturnType<typeof startSims>>, path: stri
   return { status: res.statusCode, headers: res.headers, body: await res.body.json() }
 }
 
-t.test('the Apple simulator answers what Apple’s OpenAPI schema (v4.4.1) says', { skip: existsSync(SPEC) ? false : `Apple's spec is not at ${SPEC.pathname}: conformance NOT checked` }, async (t) => {
+t.test('the Apple simulator answers what Apple’s OpenAPI schema (v4.4.1) says', async (t) => {
   const ajv = new Ajv({ strict: false, allErrors: true })
   addFormats(ajv)
-  ajv.addSchema(JSON.parse(readFileSync(SPEC, 'utf8')), 'asc')
+  ajv.addSchema(JSON.parse(gunzipSync(readFileSync(SPEC)).toString('utf8')), 'asc')
   const sims = await startSims(t, { style: 'schema' })
   const cases: Array<[string, string]> = [
     [`/v1/builds/${APPLE_BUILD}/metrics/betaBuildUsages`, 'BetaBuildUsagesV1MetricResponse'],
