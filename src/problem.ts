@@ -2,7 +2,6 @@
  * RFC 9457 problem details: the one body every error is answered with.
  */
 import { Type, type Static, type TSchema } from 'typebox'
-import type { FastifyError } from 'fastify'
 import { ERRORS, GatewayError, gatewayError, InvalidParameterError, type ErrorCode } from './errors.js'
 import { PATTERN_WORDS } from './patterns.js'
 import { providerNameSchema } from './report.js'
@@ -26,6 +25,14 @@ export const problemSchema = (providerNames: readonly string[]): TSchema =>
 export type Problem = Static<ReturnType<typeof problemSchemaOf<ReturnType<typeof Type.String>>>>
 
 export const problemType = (code: string): string => `urn:usage-gateway:problem:${code}`
+
+/** What the framework's errors carry (Fastify's FastifyError, read structurally: the domain does not import Fastify). */
+interface FrameworkError {
+  statusCode?: number
+  message?: string
+  validation?: unknown
+  validationContext?: string
+}
 
 interface AjvIssue {
   keyword: string
@@ -52,7 +59,7 @@ function describe (issue: AjvIssue): string {
 }
 
 /** A schema validation failure → invalid_parameter naming the parameter. */
-export function validationProblem (error: FastifyError): InvalidParameterError {
+export function validationProblem (error: FrameworkError): InvalidParameterError {
   const issue = (error.validation as AjvIssue[])[0]
   const p = issue.params
   const name = (p.missingProperty ?? p.additionalProperty ?? issue.instancePath.replace(/^\//, '').replace(/\//g, '.')) as string
@@ -75,8 +82,8 @@ const FRAMEWORK_CODES: Record<number, ErrorCode> = {
 /** Any error → the gateway error it is answered as. Unknown errors become a bare 500. */
 export function gatewayErrorOf (error: unknown): GatewayError {
   if (error instanceof GatewayError) return error
-  const fastifyError = error as Partial<FastifyError>
-  if (Array.isArray(fastifyError.validation)) return validationProblem(error as FastifyError)
+  const fastifyError = error as Partial<FrameworkError>
+  if (Array.isArray(fastifyError.validation)) return validationProblem(error as FrameworkError)
   const known = FRAMEWORK_CODES[fastifyError.statusCode ?? 500]
   if (known !== undefined) return gatewayError(known, fastifyError.message ?? ERRORS[known].title)
   return gatewayError('internal_error', ERRORS.internal_error.description)
