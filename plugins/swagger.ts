@@ -6,6 +6,22 @@ import swagger from '@fastify/swagger'
 import { ProblemSchema } from '../src/problem.js'
 import { UsageReportSchema } from '../src/report.js'
 
+type Parameter = { in?: string }
+type Operation = { parameters?: Parameter[] }
+
+/** Every operation's parameters: path, then query, then the rest, each in its own order. */
+function pathParametersFirst<T> (document: T): T {
+  const rank = (parameter: Parameter): number => parameter.in === 'path' ? 0 : parameter.in === 'query' ? 1 : 2
+  const paths = (document as { paths?: Record<string, Record<string, Operation>> }).paths ?? {}
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) {
+      // Array.prototype.sort is stable: the order within each place is kept.
+      if (Array.isArray(operation.parameters)) operation.parameters.sort((a, b) => rank(a) - rank(b))
+    }
+  }
+  return document
+}
+
 export default fp<{ publicBaseUrl?: string }>(async function openapi (fastify, { publicBaseUrl }) {
   fastify.addSchema(ProblemSchema)
   fastify.addSchema(UsageReportSchema)
@@ -31,6 +47,8 @@ export default fp<{ publicBaseUrl?: string }>(async function openapi (fastify, {
         }
       }
     },
+    // Path parameters first, in the order a caller fills them in (Fastify lists the query first).
+    transformObject: (document) => pathParametersFirst('openapiObject' in document ? document.openapiObject : document.swaggerObject),
     // Name shared schemas by their $id in components.schemas.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => typeof json.$id === 'string' ? json.$id : `def-${index}` }
   })

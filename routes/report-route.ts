@@ -3,11 +3,12 @@
  * errors, examples) and its handler: validate (by schema), ask the usage
  * service, reply with caching headers.
  */
-import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import { Type, type TObject } from 'typebox'
+import { GatewayError, InvalidParameterError } from '../src/errors.js'
 import { ID_PATTERN } from '../src/patterns.js'
 import { reportToCsv } from '../src/csv.js'
-import { problemType } from '../src/problem.js'
+import { closestName, problemType } from '../src/problem.js'
 import { totalsOf, unitsOf, type UsageReport } from '../src/report.js'
 import { gatewayPath, type AnyEndpoint } from '../src/usage-service.js'
 
@@ -105,18 +106,58 @@ export interface RouteParams {
   exampleId: string
   /** A rule across parameters that a schema cannot say. */
   preHandler?: preHandlerAsyncHookHandler
+  /** Rewrites lenient spellings (`month=1`) into the schema's form, before validation. */
+  normalize?: (query: Record<string, unknown>) => void
+}
+
+/** The methods a report route answers; any other is a 405 that says so. */
+export const ALLOWED_METHODS = 'GET, HEAD'
+const OTHER_METHODS = ['DELETE', 'OPTIONS', 'PATCH', 'POST', 'PUT'] as const
+
+/**
+ * Before the schema speaks: a parameter given twice, or one the route does not
+ * have (with the closest name it does have), is named as such, so a typo is
+ * not reported as the parameter it meant being missing.
+ */
+function queryChecker (querystring: TObject, normalize: RouteParams['normalize']): (request: FastifyRequest) => Promise<void> {
+  const known = Object.keys(querystring.properties)
+  return async (request) => {
+    const query = request.query as Record<string, unknown>
+    for (const [name, value] of Object.entries(query)) {
+      if (!known.includes(name)) {
+        const near = closestName(name, known)
+        const hint = near === undefined ? known.length === 0 ? ' (it takes none)' : ` (it has ${known.map((k) => `'${k}'`).join(', ')})` : ` (did you mean '${near}'?)`
+        throw new InvalidParameterError(name, `The query parameter '${name}' is not a parameter of this route${hint}.`)
+      }
+      if (Array.isArray(value)) throw new InvalidParameterError(name, `The query parameter '${name}' was given ${value.length} times; give it once.`)
+    }
+    normalize?.(query)
+  }
+}
+
+async function methodNotAllowed (request: FastifyRequest, reply: FastifyReply): Promise<never> {
+  reply.header('allow', ALLOWED_METHODS)
+  throw new GatewayError({ status: 405, code: 'method_not_allowed', title: 'Method not allowed', detail: `${request.method} is not allowed here; report routes answer ${ALLOWED_METHODS}.` })
 }
 
 /** A route plugin serving each endpoint of a provider's table. */
 export function reportRoutes (endpoints: AnyEndpoint[], paramsByKey: Record<string, RouteParams>): FastifyPluginAsync {
   return async (fastify) => {
     for (const endpoint of endpoints) {
-      const { params, querystring, exampleId, preHandler } = paramsByKey[endpoint.key]
-      fastify.get(endpoint.route, { schema: reportRouteSchema(endpoint, params, querystring, exampleId), preHandler }, async (request, reply) => {
+      const { params, querystring, exampleId, preHandler, normalize } = paramsByKey[endpoint.key]
+      const schema = reportRouteSchema(endpoint, params, querystring, exampleId)
+      const preValidation = queryChecker(querystring, normalize)
+      const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
         const id = (request.params as Record<string, string>)[endpoint.subject.param]
         const answer = await fastify.usage.report(endpoint, id, request.query as Record<string, string | number>, wantsFreshCopy(request))
-        return reply.sendReport(answer)
-      })
+        return await reply.sendReport(answer)
+      }
+      // HEAD comes with every GET (Fastify's exposeHeadRoutes); a trailing slash is the same route, unlisted in the spec.
+      for (const url of [endpoint.route, `${endpoint.route}/`]) {
+        const hide = url !== endpoint.route
+        fastify.get(url, { schema: { ...schema, hide }, preValidation, preHandler }, handler)
+        fastify.route({ method: [...OTHER_METHODS], url, schema: { hide: true }, handler: methodNotAllowed })
+      }
     }
   }
 }
