@@ -2,7 +2,7 @@
 # The usage gateway: compiled in one stage, run from a slim image with
 # production dependencies only, as the unprivileged `node` user.
 
-FROM node:22-bookworm-slim AS build
+FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -15,12 +15,12 @@ COPY app ./app
 COPY scripts ./scripts
 RUN npx tsc -p tsconfig.json
 
-FROM node:22-bookworm-slim AS deps
+FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-FROM node:22-bookworm-slim
+FROM node:24-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000

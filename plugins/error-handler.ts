@@ -7,6 +7,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { GatewayError, NotFoundError } from '../src/errors.js'
 import { gatewayErrorOf, problemOf } from '../src/problem.js'
 
+/** The two ways to send a gateway key: `X-API-Key` (an API key scheme) and a bearer token. */
+export const WWW_AUTHENTICATE = 'ApiKey realm="usage-gateway", header="X-API-Key", Bearer realm="usage-gateway"'
+
 const pathOf = (request: FastifyRequest): string => request.url.split('?')[0]
 
 /** Answers `error` as a problem; also used for errors Fastify meets before routing (`frameworkErrors`). */
@@ -19,6 +22,8 @@ export function sendProblem (error: unknown, request: FastifyRequest, reply: Fas
     request.log.warn({ code: problem.code, provider: problem.provider, detail: problem.detail }, 'upstream failure')
   }
   if (problem.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.retryAfterSeconds))
+  // RFC 9110: a 401 names the schemes that would be accepted.
+  if (problem.status === 401) reply.header('www-authenticate', WWW_AUTHENTICATE)
   return reply.code(problem.status).type('application/problem+json').send(problemOf(problem, request.id, pathOf(request)))
 }
 

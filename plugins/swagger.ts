@@ -7,6 +7,22 @@ import { problemSchema } from '../src/problem.js'
 import type { Provider } from '../src/provider.js'
 import { usageReportSchema } from '../src/report.js'
 
+type Parameter = { in?: string }
+type Operation = { parameters?: Parameter[] }
+
+/** Every operation's parameters: path, then query, then the rest, each in its own order. */
+function pathParametersFirst<T> (document: T): T {
+  const rank = (parameter: Parameter): number => parameter.in === 'path' ? 0 : parameter.in === 'query' ? 1 : 2
+  const paths = (document as { paths?: Record<string, Record<string, Operation>> }).paths ?? {}
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) {
+      // Array.prototype.sort is stable: the order within each place is kept.
+      if (Array.isArray(operation.parameters)) operation.parameters.sort((a, b) => rank(a) - rank(b))
+    }
+  }
+  return document
+}
+
 export interface SwaggerOptions {
   publicBaseUrl?: string
   /** The providers served: their names are the schemas' `provider` enum and the spec's tags. */
@@ -38,6 +54,8 @@ export default fp<SwaggerOptions>(async function openapi (fastify, { publicBaseU
         }
       }
     },
+    // Path parameters first, in the order a caller fills them in (Fastify lists the query first).
+    transformObject: (document) => pathParametersFirst('openapiObject' in document ? document.openapiObject : document.swaggerObject),
     // Name shared schemas by their $id in components.schemas.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, index) => typeof json.$id === 'string' ? json.$id : `def-${index}` }
   })

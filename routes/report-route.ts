@@ -3,13 +3,13 @@
  * errors, examples) and its handler: validate (by schema), ask the usage
  * service, reply with caching headers.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { reportToCsv } from '../src/csv.js'
 import type { ReportEndpoint } from '../src/endpoint.js'
-import { ERRORS, type CatalogEntry } from '../src/errors.js'
-import { problemType } from '../src/problem.js'
+import { ERRORS, gatewayError, InvalidParameterError, type CatalogEntry } from '../src/errors.js'
+import { closestName, problemType } from '../src/problem.js'
 import { totalsOf, unitsOf, type UsageReport } from '../src/report.js'
 import { gatewayPath } from '../src/usage-service.js'
 
@@ -99,17 +99,54 @@ export function wantsFreshCopy (request: FastifyRequest): boolean {
   return /\bno-cache\b/i.test(String(request.headers['cache-control'] ?? request.headers.pragma ?? ''))
 }
 
+/** The methods a report route answers; any other is a 405 that says so. */
+export const ALLOWED_METHODS = 'GET, HEAD'
+const OTHER_METHODS = ['DELETE', 'OPTIONS', 'PATCH', 'POST', 'PUT']
+
+/**
+ * Before the schema speaks: a parameter given twice, or one the route does not
+ * have (with the closest name it does have), is named as such, so a typo is
+ * not reported as the parameter it meant being missing. Then the row's lenient
+ * spellings (`month=1`) are put in the schema's form.
+ */
+function queryChecker (endpoint: ReportEndpoint): (request: FastifyRequest) => Promise<void> {
+  const known = Object.keys(endpoint.querystring.properties)
+  return async (request) => {
+    const query = request.query as Record<string, unknown>
+    for (const [name, value] of Object.entries(query)) {
+      if (!known.includes(name)) {
+        const near = closestName(name, known)
+        const hint = near === undefined ? known.length === 0 ? ' (it takes none)' : ` (it has ${known.map((k) => `'${k}'`).join(', ')})` : ` (did you mean '${near}'?)`
+        throw new InvalidParameterError(name, `The query parameter '${name}' is not a parameter of this route${hint}.`)
+      }
+      if (Array.isArray(value)) throw new InvalidParameterError(name, `The query parameter '${name}' was given ${value.length} times; give it once.`)
+    }
+    endpoint.normalize?.(query)
+  }
+}
+
+async function methodNotAllowed (request: FastifyRequest, reply: FastifyReply): Promise<never> {
+  reply.header('allow', ALLOWED_METHODS)
+  throw gatewayError('method_not_allowed', `${request.method} is not allowed here; report routes answer ${ALLOWED_METHODS}.`)
+}
+
 /** A route plugin serving each endpoint row (of every provider of the registry). */
 export function reportRoutes (endpoints: readonly ReportEndpoint[]): FastifyPluginAsync {
   return async (fastify) => {
     const typed = fastify.withTypeProvider<TypeBoxTypeProvider>()
     for (const endpoint of endpoints) {
-      typed.get(endpoint.route, { schema: { ...reportRouteDocs(endpoint), params: endpoint.params, querystring: endpoint.querystring } }, async (request, reply) => {
-        endpoint.check?.(request.query)
-        const id = String(request.params[endpoint.subject.param])
-        const answer = await fastify.usage.report(endpoint, id, request.query, wantsFreshCopy(request))
-        return reply.sendReport(answer)
-      })
+      const schema = { ...reportRouteDocs(endpoint), params: endpoint.params, querystring: endpoint.querystring }
+      const preValidation = queryChecker(endpoint)
+      // HEAD comes with every GET (Fastify's exposeHeadRoutes); a trailing slash is the same route, unlisted in the spec.
+      for (const url of [endpoint.route, `${endpoint.route}/`]) {
+        typed.get(url, { schema: { ...schema, hide: url !== endpoint.route }, preValidation }, async (request, reply) => {
+          endpoint.check?.(request.query)
+          const id = String(request.params[endpoint.subject.param])
+          const answer = await fastify.usage.report(endpoint, id, request.query, wantsFreshCopy(request))
+          return reply.sendReport(answer)
+        })
+        fastify.route({ method: OTHER_METHODS, url, schema: { hide: true }, handler: methodNotAllowed })
+      }
     }
   }
 }

@@ -2,7 +2,7 @@
  * A report as CSV, for people who open usage in a spreadsheet: one row per
  * point (start, end, each dimension, each metric) under a header row.
  */
-import type { UsageReport } from './report.js'
+import { NO_CURRENCY, type UsageReport } from './report.js'
 
 /** RFC 4180 quoting; a text cell a spreadsheet would run as a formula is prefixed with '. */
 function cell (value: string | number | undefined): string {
@@ -12,10 +12,16 @@ function cell (value: string | number | undefined): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text
 }
 
+/** A metric's column header: a money column says its currency (`feesTotal (USD)`), as a spreadsheet has no units row. */
+function metricHeader (name: string, unit: string | undefined): string {
+  if (unit === undefined || unit === 'count' || unit === 'ratio') return name
+  return `${name} (${unit === NO_CURRENCY ? 'currency not stated' : unit})`
+}
+
 export function reportToCsv (report: UsageReport): string {
   const dimensions = [...new Set(report.data.flatMap((point) => Object.keys(point.dimensions)))]
   const metrics = [...new Set([...Object.keys(report.units), ...report.data.flatMap((point) => Object.keys(point.metrics))])]
-  const rows = [['start', 'end', ...dimensions, ...metrics].map(cell).join(',')]
+  const rows = [['start', 'end', ...dimensions, ...metrics.map((name) => metricHeader(name, (report.units as Record<string, string>)[name]))].map(cell).join(',')]
   for (const point of report.data) {
     const metricValues = point.metrics as Record<string, number>
     const dimensionValues = point.dimensions as Record<string, string>

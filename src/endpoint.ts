@@ -38,6 +38,8 @@ export interface ReportEndpoint {
   exampleId: string
   /** A rule across query parameters that a schema cannot say; throws InvalidParameterError. */
   check?: (query: QueryValues) => void
+  /** Puts lenient spellings (`month=1`, `2024-1-5`) in the schema's form, before validation. */
+  normalize?: (query: Record<string, unknown>) => void
   /** Upstream path; `{id}` is replaced by the encoded subject id. */
   upstreamPath: string
   /** Gateway query parameter → upstream query parameter; null: the gateway's own (not sent upstream). */

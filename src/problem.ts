@@ -58,6 +58,27 @@ function describe (issue: AjvIssue): string {
   }
 }
 
+/** Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`. */
+function editDistance (a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => i === 0 ? j : j === 0 ? i : 0))
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1)
+    }
+  }
+  return d[a.length][b.length]
+}
+
+/** The known name a typo most likely meant: case aside, at most two edits away (one for short names). */
+export function closestName (name: string, known: string[]): string | undefined {
+  const typed = name.toLowerCase()
+  const scored = known.map((candidate) => ({ candidate, distance: editDistance(typed, candidate.toLowerCase()) }))
+    .filter(({ candidate, distance }) => distance <= (Math.min(candidate.length, typed.length) <= 3 ? 1 : 2))
+    .sort((a, b) => a.distance - b.distance)
+  return scored[0]?.candidate
+}
+
 /** A schema validation failure → invalid_parameter naming the parameter. */
 export function validationProblem (error: FrameworkError): InvalidParameterError {
   const issue = (error.validation as AjvIssue[])[0]

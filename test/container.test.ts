@@ -29,10 +29,11 @@ t.test('every package the running gateway imports is a production dependency (th
   }
 })
 
-t.test('the Dockerfile: Node 22 slim, multi-stage, production deps only, non-root, listens on all interfaces, health-checked', async (t) => {
+t.test('the Dockerfile: Node 24 slim, multi-stage, production deps only, non-root, listens on all interfaces, health-checked', async (t) => {
   const stages = dockerfile.match(/^FROM /gm) ?? []
   t.ok(stages.length >= 2, 'multi-stage')
-  t.match(dockerfile, /^FROM node:22-bookworm-slim\s*$/m, 'the runtime stage is Node 22 LTS slim')
+  t.match(dockerfile, /^FROM node:24-slim\s*$/m, 'the runtime stage is Node 24 LTS slim')
+  t.notMatch(dockerfile, /^FROM node:(?!24-slim)/m, 'every stage is on Node 24')
   t.match(dockerfile, /npm ci --omit=dev/)
   t.match(dockerfile, /^USER node$/m)
   t.match(dockerfile, /HOST=0\.0\.0\.0/)

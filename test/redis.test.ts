@@ -24,6 +24,8 @@ async function freePort (): Promise<number> {
 async function startRedis (port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
   const client = new Redis({ port, lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null })
+  // Refused until redis-server has bound its port: expected, and retried every 50 ms until the ping answers.
+  client.on('error', () => {})
   await client.connect().catch(() => {})
   await client.ping()
   client.disconnect()

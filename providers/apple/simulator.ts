@@ -38,16 +38,35 @@ export const APPLE_DEMO = {
     'a1b2c3d4-0000-4000-8000-000000000001': { app: '6447306070', members: 240 },
     'a1b2c3d4-0000-4000-8000-000000000002': { app: '6448250830', members: 12 }
   } as Record<string, { app: string, members: number }>,
-  /** A tester of app 6448250830, as in Apple's filter example. */
+  /**
+   * The tester of Apple's filter example: the first tester of both apps, so
+   * one tester, app and group serve every route's examples.
+   */
   tester: 'cd082742-b2ec-4e63-b63f-6732f3e7abdd'
 }
 
 const PERIOD_DAYS: Record<string, number> = { P7D: 7, P30D: 30, P90D: 90, P365D: 365 }
 
+/**
+ * One tester's usage of one app over the last `days` days: a sum of daily
+ * figures, so a longer period never shows less than a shorter one.
+ */
+export function testerUsage (app: string, tester: string, days: number): { crashCount: number, sessionCount: number, feedbackCount: number } {
+  const random = randomFrom(`tester/${app}/${tester}`)
+  const values = { crashCount: 0, sessionCount: 0, feedbackCount: 0 }
+  for (let day = 0; day < days; day++) {
+    const sessions = intBelow(random, 4)
+    values.sessionCount += sessions
+    values.crashCount += sessions > 0 && random() < 0.05 ? 1 : 0
+    values.feedbackCount += sessions > 0 && random() < 0.03 ? 1 : 0
+  }
+  return values
+}
+
 export function testersOf (appId: string): string[] {
   const count = APPLE_DEMO.apps[appId] ?? 0
   const testers = Array.from({ length: count }, (_, index) => uuidFrom(`${appId}/tester/${index}`))
-  if (appId === '6448250830') testers[0] = APPLE_DEMO.tester
+  if (testers.length > 0) testers[0] = APPLE_DEMO.tester
   return testers
 }
 
@@ -158,8 +177,12 @@ export function createAppleSimulator (options: AppleSimulatorOptions): AppleSimu
     }
   })
 
-  /** One page of tester usage groups over `population`, keyed by `dimension`. */
-  function testerPage (request: FastifyRequest, reply: FastifyReply, population: string[], dimension: { name: string, of: (member: string) => string }, type: string): unknown {
+  /**
+   * One page of tester usage groups over `population`, keyed by `dimension`.
+   * `usageOf` names the (app, tester) pair a member stands for: the numbers
+   * depend on that pair and the period only, so every route agrees.
+   */
+  function testerPage (request: FastifyRequest, reply: FastifyReply, population: string[], dimension: { name: string, of: (member: string) => string }, type: string, usageOf: (member: string) => { app: string, tester: string }): unknown {
     const query = new URLSearchParams(request.query as Record<string, string>)
     const period = query.get('period') ?? 'P365D'
     if (PERIOD_DAYS[period] === undefined) return invalidParameter(reply, 'period', `'${period}' is not a valid value for the parameter 'period'.`)
@@ -168,14 +191,14 @@ export function createAppleSimulator (options: AppleSimulatorOptions): AppleSimu
     const days = PERIOD_DAYS[period]
     return {
       data: page.items.map((member) => {
-        const random = randomFrom(`tester/${request.url.split('?')[0]}/${member}/${period}`)
-        const sessions = intBelow(random, 3 * days)
+        const { app, tester } = usageOf(member)
+        const values = testerUsage(app, tester, days)
         return {
           type,
           dataPoints: [{
             start: date(now() - days * DAY_MS),
             end: date(now()),
-            values: { crashCount: intBelow(random, 1 + Math.floor(sessions / 10)), sessionCount: sessions, feedbackCount: intBelow(random, 1 + Math.floor(sessions / 20)) }
+            values
           }],
           dimensions: {
             [dimension.name]: {
@@ -207,27 +230,27 @@ export function createAppleSimulator (options: AppleSimulatorOptions): AppleSimu
   }
 
   /** Apple wants groupBy=betaTesters or filter[betaTesters]; the filter narrows the population. */
-  function groupedTesters (request: FastifyRequest, reply: FastifyReply, testers: string[], type: string): unknown {
+  function groupedTesters (request: FastifyRequest, reply: FastifyReply, app: string, testers: string[], type: string): unknown {
     const query = new URLSearchParams(request.query as Record<string, string>)
     const filter = query.get('filter[betaTesters]')
     if (filter === null && query.get('groupBy') !== 'betaTesters') {
       return appleError(reply, { status: 400, code: 'PARAMETER_ERROR.REQUIRED', title: 'A required parameter is missing.', detail: "This endpoint requires either the 'groupBy' or the 'filter[betaTesters]' parameter." })
     }
     const population = filter === null ? testers : testers.filter((tester) => tester === filter)
-    return testerPage(request, reply, population, { name: 'betaTesters', of: (tester) => tester }, type)
+    return testerPage(request, reply, population, { name: 'betaTesters', of: (tester) => tester }, type, (tester) => ({ app, tester }))
   }
 
   server.get<{ Params: { id: string } }>('/v1/apps/:id/metrics/betaTesterUsages', async (request, reply) => {
     if (!await authorize(request, reply)) return reply
     if (APPLE_DEMO.apps[request.params.id] === undefined) return notFound(reply, 'apps', request.params.id)
-    return groupedTesters(request, reply, testersOf(request.params.id), 'appsBetaTesterUsages')
+    return groupedTesters(request, reply, request.params.id, testersOf(request.params.id), 'appsBetaTesterUsages')
   })
 
   server.get<{ Params: { id: string } }>('/v1/betaGroups/:id/metrics/betaTesterUsages', async (request, reply) => {
     if (!await authorize(request, reply)) return reply
     const group = APPLE_DEMO.groups[request.params.id]
     if (group === undefined) return notFound(reply, 'betaGroups', request.params.id)
-    return groupedTesters(request, reply, testersOf(group.app).slice(0, group.members), 'betaGroupsBetaTesterUsages')
+    return groupedTesters(request, reply, group.app, testersOf(group.app).slice(0, group.members), 'betaGroupsBetaTesterUsages')
   })
 
   server.get<{ Params: { id: string }, Querystring: Record<string, string> }>('/v1/betaTesters/:id/metrics/betaTesterUsages', async (request, reply) => {
@@ -238,7 +261,8 @@ export function createAppleSimulator (options: AppleSimulatorOptions): AppleSimu
     }
     const apps = Object.keys(APPLE_DEMO.apps).filter((appId) => testersOf(appId).includes(request.params.id))
     if (apps.length === 0) return notFound(reply, 'betaTesters', request.params.id)
-    return testerPage(request, reply, apps.filter((appId) => appId === app), { name: 'apps', of: (appId) => appId }, 'betaTesterUsages')
+    const tester = request.params.id
+    return testerPage(request, reply, apps.filter((appId) => appId === app), { name: 'apps', of: (appId) => appId }, 'betaTesterUsages', (appId) => ({ app: appId, tester }))
   })
 
   server.get<{ Params: { id: string }, Querystring: Record<string, string> }>('/v1/betaGroups/:id/metrics/publicLinkUsages', async (request, reply) => {

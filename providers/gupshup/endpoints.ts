@@ -4,7 +4,7 @@
 import { rowOf, type CachePolicy, type ReportEndpoint } from '../../src/endpoint.js'
 import { metric } from '../../src/report.js'
 import { monthRange, rangeFromTo, today } from './normalize.js'
-import { APP_EXAMPLE, appParams, checkDateRange, monthQuery, noQuery, rangeQuery } from './params.js'
+import { APP_EXAMPLE, appParams, checkDateRange, monthQuery, noQuery, rangeQuery, padDates, padMonth } from './params.js'
 
 export interface GupshupEndpoint extends ReportEndpoint {
   provider: 'gupshup'
@@ -36,6 +36,7 @@ export const gupshupEndpoints: GupshupEndpoint[] = [
     upstreamPath: '/partner/app/{id}/usage',
     querystring: rangeQuery,
     check: checkDateRange,
+    normalize: padDates,
     query: { from: 'from', to: 'to' },
     paged: false,
     rows: { field: 'partnerAppUsageList' },
@@ -77,6 +78,7 @@ export const gupshupEndpoints: GupshupEndpoint[] = [
     exampleId: APP_EXAMPLE,
     upstreamPath: '/partner/app/{id}/discount',
     querystring: monthQuery,
+    normalize: padMonth,
     query: { year: 'year', month: 'month' },
     paged: false,
     rows: { field: 'dailyAppDiscountList' },

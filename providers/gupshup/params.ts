@@ -23,14 +23,27 @@ export function checkDateRange (query: QueryValues): void {
   if (days > MAX_RANGE_DAYS) throw new InvalidParameterError('to', `The range from 'from' to 'to' must be at most ${MAX_RANGE_DAYS} days; it is ${days}.`)
 }
 
+/** `2026-1-5` is read as `2026-01-05`: zero-padding is the schema's form, not the caller's chore. */
+const padDate = (value: unknown): unknown =>
+  typeof value === 'string' ? value.replace(/^(\d{4})-(\d{1,2})-(\d{1,2})$/, (_, y: string, m: string, d: string) => `${y}-${m.padStart(2, '0')}-${d.padStart(2, '0')}`) : value
+
+export function padDates (query: Record<string, unknown>): void {
+  for (const name of ['from', 'to']) if (query[name] !== undefined) query[name] = padDate(query[name])
+}
+
+/** `month=1` is January, as `month=01` is. */
+export function padMonth (query: Record<string, unknown>): void {
+  if (typeof query.month === 'string' && /^\d$/.test(query.month)) query.month = `0${query.month}`
+}
+
 export const appParams = Type.Object({ appId: Id('The Gupshup app id.', APP_EXAMPLE) })
 
 export const noQuery = Type.Object({}, { additionalProperties: false })
 export const rangeQuery = Type.Object({
-  from: Day('First day, YYYY-MM-DD (UTC).', '2024-01-01'),
+  from: Day('First day, YYYY-MM-DD (UTC; `2024-1-5` is read as `2024-01-05`).', '2024-01-01'),
   to: Day(`Last day, YYYY-MM-DD (UTC), not before \`from\` and at most ${MAX_RANGE_DAYS} days after it.`, '2024-01-31')
 }, { additionalProperties: false })
 export const monthQuery = Type.Object({
   year: Type.String({ pattern: YEAR_PATTERN, description: 'The year, YYYY.', examples: ['2024'] }),
-  month: Type.String({ pattern: MONTH_PATTERN, description: 'The month, MM (01 to 12).', examples: ['01'] })
+  month: Type.String({ pattern: MONTH_PATTERN, description: 'The month, 1 to 12 (`1` or `01`).', examples: ['01'] })
 }, { additionalProperties: false })
