@@ -14,7 +14,10 @@ import { AppleTokenSigner } from '../src/providers/apple/token.js'
 import { GupshupClient } from '../src/providers/gupshup/client.js'
 import { GupshupTokens } from '../src/providers/gupshup/tokens.js'
 import { AppleQuota, BackoffGate, SlidingWindowBudget, type Budget } from '../src/upstream/budget.js'
+import { CallQueue } from '../src/upstream/call-queue.js'
+import { CallerShares } from '../src/upstream/caller-shares.js'
 import { SharedSlidingWindowBudget } from '../src/upstream/shared-budget.js'
+import type { CallGuard } from '../src/upstream/guarded-call.js'
 import { UpstreamHttp } from '../src/upstream/http.js'
 import { UsageService, type ReportSources } from '../src/usage-service.js'
 
@@ -32,6 +35,7 @@ export interface UsagePluginOptions {
 }
 
 const MINUTE_MS = 60_000
+const HOUR_MS = 60 * MINUTE_MS
 /** Gupshup's minute is measured by its clock, not ours: one more second keeps clear of it. */
 const GUPSHUP_WINDOW_MS = MINUTE_MS + 1_000
 const RETRIES = { maxRetries: 2, retryBaseMs: 200 }
@@ -41,6 +45,10 @@ const MAX_WINDOW_DAYS = 31
 export default fp<UsagePluginOptions>(async function usage (fastify, { config, dispatcher, now = Date.now }) {
   const { apple, gupshup, upstreamTimeoutMs: timeoutMs } = config
   const observer = fastify.gatewayMetrics.observer
+  const share = config.upstreamSharePerCaller
+  const maxBackoffMs = config.upstreamMaxBackoffSeconds * 1000
+  // The gateway's own doubling back-off stops at ten minutes, or at the cap when lower.
+  const backoff = (baseMs: number): BackoffGate => new BackoffGate(Math.min(baseMs, maxBackoffMs), Math.min(10 * MINUTE_MS, maxBackoffMs), now)
   const sources: ReportSources = {}
   const clients: Array<{ close: () => Promise<void> }> = []
   if (apple.credentials !== undefined) {
@@ -48,9 +56,13 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, d
     const guard = {
       provider: 'apple' as const,
       budget: quota,
-      gate: new BackoffGate(10_000, 10 * MINUTE_MS, now),
+      gate: backoff(10_000),
       timeoutMs,
       ...RETRIES,
+      maxBackoffMs,
+      // Apple's window is its hour, of what Apple last said it allows.
+      shares: new CallerShares({ share, windowMs: HOUR_MS, limitOf: (key) => quota.hourlyLimit(key), now }),
+      queue: new CallQueue({ provider: 'apple', concurrency: apple.maxConcurrency, maxPending: apple.maxPending }),
       observer,
       onResponse: (key: string, response: { headers: Record<string, string | string[] | undefined> }) => { quota.observe(key, response.headers['x-rate-limit']) }
     }
@@ -71,16 +83,27 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, d
   }
   if (Object.keys(gupshup.appTokens).length > 0 || gupshup.partner !== undefined) {
     const http = new UpstreamHttp({ provider: 'gupshup', baseUrl: gupshup.baseUrl, timeoutMs, dispatcher })
-    // Gupshup's partner login is limited to 10 a minute, like its app tokens.
-    const tokens = new GupshupTokens({ http, appTokens: gupshup.appTokens, partner: gupshup.partner, loginBudget: gupshupBudget('login', 10), now })
-    const guard = {
+    const gupshupGuard = (budget: Budget, limit: number): CallGuard => ({
       provider: 'gupshup' as const,
-      budget: gupshupBudget('calls', gupshup.rateLimitPerMinute),
-      gate: new BackoffGate(MINUTE_MS, 10 * MINUTE_MS, now),
+      budget,
+      gate: backoff(MINUTE_MS),
       timeoutMs,
       ...RETRIES,
+      maxBackoffMs,
+      shares: new CallerShares({ share, windowMs: GUPSHUP_WINDOW_MS, limitOf: () => limit, now }),
       observer
-    }
+    })
+    // Gupshup's partner login is limited to 10 a minute, like its app tokens; so are the partner's token fetches here.
+    const tokens = new GupshupTokens({
+      http,
+      appTokens: gupshup.appTokens,
+      partner: gupshup.partner,
+      loginBudget: gupshupBudget('login', 10),
+      tokenGuard: gupshupGuard(gupshupBudget('tokens', gupshup.rateLimitPerMinute), gupshup.rateLimitPerMinute),
+      observer,
+      now
+    })
+    const guard = gupshupGuard(gupshupBudget('calls', gupshup.rateLimitPerMinute), gupshup.rateLimitPerMinute)
     const client = new GupshupClient(http, tokens, guard, now)
     sources.gupshup = client
     clients.push(client)
@@ -105,6 +128,7 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, d
     // paging.next: where callers reach the gateway, then any prefix the routes are served under.
     publicBaseUrl: (config.publicBaseUrl ?? '') + config.routePrefix,
     now,
+    refreshFloorMs: config.cache.refreshFloorSeconds * 1000,
     onBackgroundError: (error) => { fastify.log.warn({ code: (error as { code?: string }).code }, 'background refresh failed; the stale answer stands') }
   }))
   fastify.addHook('onClose', async () => { await Promise.all(clients.map(async (client) => { await client.close() })) })

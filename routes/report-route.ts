@@ -9,6 +9,7 @@ import { ID_PATTERN } from '../src/patterns.js'
 import { reportToCsv } from '../src/csv.js'
 import { problemType } from '../src/problem.js'
 import { totalsOf, unitsOf, type UsageReport } from '../src/report.js'
+import { startTally, type CallContext } from '../src/upstream-timing.js'
 import { gatewayPath, type AnyEndpoint } from '../src/usage-service.js'
 
 /** An opaque upstream id: letters, digits and dashes, so it can never alter an upstream path. */
@@ -29,9 +30,9 @@ const PROBLEMS = {
   400: problemResponse(400, 'invalid_parameter', 'Invalid parameter', "The query parameter 'limit' must be at most 200.", 'A parameter is invalid (named in `parameter`), the upstream rejected the request (`upstream_bad_request`), or the request has a body (`body_not_allowed`).'),
   401: problemResponse(401, 'unauthorized', 'Unauthorized', 'The API key is not valid for this gateway.', 'No valid gateway API key (only when the gateway has keys).'),
   404: problemResponse(404, 'not_found', 'Not found', "apple has no build 'ace4f47a-0000' (or this API key cannot see it).", 'The upstream has no such subject (`not_found`), or no token is configured for the Gupshup app (`unknown_app`).'),
-  429: problemResponse(429, 'upstream_rate_limited', 'Upstream rate limit reached', 'gupshup call budget of this credential is spent (the gateway never exceeds the upstream\'s limit); retry after 42 s.', 'The upstream budget is spent and nothing stale is cached (`upstream_rate_limited`), or this caller\'s inbound limit is (`rate_limited`); `Retry-After` says when to retry.'),
-  502: problemResponse(502, 'upstream_error', 'Upstream error', 'apple answered 503: Service Unavailable', 'The upstream failed (`upstream_error`), sent an unreadable body (`upstream_invalid_response`), or refused the gateway credentials (`upstream_unauthorized`).'),
-  503: problemResponse(503, 'provider_not_configured', 'Provider not configured', 'This gateway has no credentials for apple; see the configuration section of the README.', 'The gateway has no credentials for this provider.'),
+  429: problemResponse(429, 'upstream_rate_limited', 'Upstream rate limit reached', 'gupshup call budget of this credential is spent (the gateway never exceeds the upstream\'s limit); retry after 42 s.', 'The upstream budget is spent and nothing stale is cached (`upstream_rate_limited`), this caller has spent its share of a contended upstream budget (`caller_upstream_share`), its inbound limit is spent (`rate_limited`), or its address failed too many key checks (`auth_throttled`); `Retry-After` says when to retry.'),
+  502: problemResponse(502, 'upstream_error', 'Upstream error', 'apple answered 503: Service Unavailable', 'The upstream failed (`upstream_error`), sent an unreadable body (`upstream_invalid_response`), refused the gateway credentials (`upstream_unauthorized`), or sent a report larger than the cache bound (`report_too_large`).'),
+  503: problemResponse(503, 'provider_not_configured', 'Provider not configured', 'This gateway has no credentials for apple; see the configuration section of the README.', 'The gateway has no credentials for this provider (`provider_not_configured`), or too many calls already wait for the upstream (`upstream_busy`, with `Retry-After`).'),
   504: problemResponse(504, 'upstream_timeout', 'Upstream timeout', 'gupshup did not answer within 10000 ms.', 'The upstream did not answer within UPSTREAM_TIMEOUT_MS.')
 }
 
@@ -98,6 +99,18 @@ export function wantsFreshCopy (request: FastifyRequest): boolean {
   return /\bno-cache\b/i.test(String(request.headers['cache-control'] ?? request.headers.pragma ?? ''))
 }
 
+/**
+ * Whom this request's upstream calls are charged to: the verified key's name,
+ * or (a gateway without keys) the client address, which metrics never name.
+ */
+export function callContextOf (request: FastifyRequest): CallContext {
+  return {
+    caller: request.caller !== '' ? request.caller : `ip:${request.ip}`,
+    label: request.caller !== '' ? request.caller : 'anonymous',
+    tally: request.upstreamTally ?? (request.upstreamTally = startTally())
+  }
+}
+
 /** What a provider's routes say about each endpoint beyond the endpoint table. */
 export interface RouteParams {
   params: TObject
@@ -114,7 +127,10 @@ export function reportRoutes (endpoints: AnyEndpoint[], paramsByKey: Record<stri
       const { params, querystring, exampleId, preHandler } = paramsByKey[endpoint.key]
       fastify.get(endpoint.route, { schema: reportRouteSchema(endpoint, params, querystring, exampleId), preHandler }, async (request, reply) => {
         const id = (request.params as Record<string, string>)[endpoint.subject.param]
-        const answer = await fastify.usage.report(endpoint, id, request.query as Record<string, string | number>, wantsFreshCopy(request))
+        const answer = await fastify.usage.report(endpoint, id, request.query as Record<string, string | number>, {
+          forceRefresh: wantsFreshCopy(request),
+          context: callContextOf(request)
+        })
         return reply.sendReport(answer)
       })
     }

@@ -1,10 +1,12 @@
 /**
  * Answers a report request: from the cache when it can, else from the
- * provider, normalized and serialized once. Remembers upstream 404s briefly
- * so a caller cannot spend the upstream budget on a missing id.
+ * provider, normalized and serialized once. Remembers upstream 404s (and
+ * reports too large to cache) briefly, keyed by what the upstream refused, so
+ * a caller cannot spend the upstream budget on them. Every upstream call is
+ * made with the requesting caller's context, which the shares charge.
  */
 import { LRUCache } from 'lru-cache'
-import { NotFoundError, ProviderNotConfiguredError, TooManyPagesError } from './errors.js'
+import { NotFoundError, ProviderNotConfiguredError, ReportTooLargeError, TooManyPagesError, type GatewayError } from './errors.js'
 import { etagOf, type CacheAnswer, type ReportCache } from './cache/report-cache.js'
 import type { DayCache, DayRow } from './cache/day-cache.js'
 import { addDays, isoDay } from './days.js'
@@ -13,19 +15,20 @@ import type { AppleEndpoint } from './providers/apple/endpoints.js'
 import type { GupshupEndpoint } from './providers/gupshup/endpoints.js'
 import { rangeOf } from './providers/gupshup/normalize.js'
 import { guessMetric, totalsOf, type FetchedReport, type UsageReport } from './report.js'
+import type { CallContext } from './upstream-timing.js'
 
 export type AnyEndpoint = AppleEndpoint | GupshupEndpoint
 
 export interface AppleSource {
-  fetchReport: (endpoint: AppleEndpoint, id: string, query: QueryValues) => Promise<FetchedReport>
+  fetchReport: (endpoint: AppleEndpoint, id: string, query: QueryValues, context: CallContext) => Promise<FetchedReport>
   /** Apple's last X-Rate-Limit figures, per key id. */
   quota?: () => Record<string, Record<string, number>>
 }
 
 export interface GupshupSource {
   assertKnownApp: (appId: string) => void
-  fetchDays: (endpoint: GupshupEndpoint, appId: string, from: string, to: string) => Promise<Map<string, DayRow>>
-  fetchReport: (endpoint: GupshupEndpoint, appId: string, query: QueryValues) => Promise<FetchedReport>
+  fetchDays: (endpoint: GupshupEndpoint, appId: string, from: string, to: string, context: CallContext) => Promise<Map<string, DayRow>>
+  fetchReport: (endpoint: GupshupEndpoint, appId: string, query: QueryValues, context: CallContext) => Promise<FetchedReport>
   reportOf: (endpoint: GupshupEndpoint, appId: string, days: Array<[string, DayRow | null]>) => FetchedReport
 }
 
@@ -47,10 +50,23 @@ export interface UsageServiceOptions {
   now?: () => number
   /** A background refresh failed (the caller already has its STALE answer). */
   onBackgroundError?: (error: unknown) => void
+  /** A forced refresh of an entry younger than this is answered from the cache (CACHE_REFRESH_FLOOR_SECONDS). */
+  refreshFloorMs?: number
 }
 
-/** How long an upstream 404 is remembered. */
+/** How a request asks: whether it forces a refresh, and whose calls it makes. */
+export interface ReportRequest {
+  forceRefresh?: boolean
+  context: CallContext
+}
+
+/** How long an upstream 404 (or a report too large to cache) is remembered. */
 const NOT_FOUND_TTL_MS = 60_000
+/** A day reported empty is re-checked after this while it is recent (an incident may have emptied it). */
+export const EMPTY_DAY_TTL_MS = 3_600_000
+const RECENT_DAYS = 7
+/** Query parameters that page or bound a range: not part of what an upstream 404 refused. */
+const NOT_IDENTIFYING = new Set(['cursor', 'all', 'from', 'to', 'year', 'month'])
 
 /** `a=1&b=2` with keys sorted and undefined values left out: one spelling per request. */
 export function canonicalQuery (query: QueryValues): string {
@@ -79,24 +95,31 @@ export class UsageService {
   private readonly days: DayCache
   private readonly sources: ReportSources
   private readonly ttlOverrideSeconds?: number
-  private readonly now: () => number
+  private readonly clock: () => number
   private readonly onBackgroundError: (error: unknown) => void
-  private readonly notFound: LRUCache<string, NotFoundError>
+  private readonly refused: LRUCache<string, GatewayError>
   private readonly notFoundTtlMs: number
   private readonly maxPages: number
   private readonly publicBaseUrl: string
+  private readonly refreshFloorMs: number
 
   constructor (options: UsageServiceOptions) {
     this.cache = options.cache
     this.days = options.days
     this.sources = options.sources
     this.ttlOverrideSeconds = options.ttlOverrideSeconds
-    this.now = options.now ?? Date.now
+    this.clock = options.now ?? Date.now
+    this.refreshFloorMs = options.refreshFloorMs ?? 60_000
     this.onBackgroundError = options.onBackgroundError ?? (() => {})
     this.maxPages = options.maxPages ?? 50
     this.publicBaseUrl = options.publicBaseUrl ?? ''
     this.notFoundTtlMs = Math.min(NOT_FOUND_TTL_MS, (options.ttlOverrideSeconds ?? Number.POSITIVE_INFINITY) * 1000)
-    this.notFound = new LRUCache({ max: 10_000, ttl: Math.max(1, this.notFoundTtlMs), perf: { now: this.now }, ttlResolution: 0 })
+    this.refused = new LRUCache({ max: 10_000, ttl: Math.max(1, this.notFoundTtlMs), perf: { now: this.clock }, ttlResolution: 0 })
+  }
+
+  /** The clock the service (and the date window of the routes) runs on. */
+  now (): number {
+    return this.clock()
   }
 
   /** What the caches hold and Apple's last quota figures, for metrics. */
@@ -115,16 +138,27 @@ export class UsageService {
     return `${endpoint.key}:${id}?${canonicalQuery(query)}`
   }
 
-  async report (endpoint: AnyEndpoint, id: string, query: QueryValues, forceRefresh = false): Promise<CacheAnswer> {
-    const subject = `${endpoint.provider}:${endpoint.subject.type}:${id}`
-    const missing = forceRefresh ? undefined : this.notFound.get(subject)
-    if (missing !== undefined) throw missing
+  /**
+   * What an upstream refusal is remembered under: the report, its subject and
+   * the query that identifies what was asked (not paging or range bounds), so
+   * `?appId=bad` does not make `?appId=good` a 404, nor one report another.
+   */
+  refusalKeyOf (endpoint: AnyEndpoint, id: string, query: QueryValues): string {
+    const identifying = Object.fromEntries(Object.entries(query).filter(([name]) => !NOT_IDENTIFYING.has(name)))
+    return this.keyOf(endpoint, id, identifying)
+  }
+
+  async report (endpoint: AnyEndpoint, id: string, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
+    const forceRefresh = request.forceRefresh === true
+    const refusalKey = this.refusalKeyOf(endpoint, id, query)
+    const remembered = forceRefresh ? undefined : this.refused.get(refusalKey)
+    if (remembered !== undefined) throw remembered
     try {
-      if (endpoint.provider === 'gupshup' && endpoint.daily !== undefined) return await this.dailyReport(endpoint, endpoint.daily, id, query, forceRefresh)
-      if (query.all === true) return await this.allPages(endpoint, id, query, forceRefresh)
-      return await this.cachedReport(endpoint, id, query, forceRefresh)
+      if (endpoint.provider === 'gupshup' && endpoint.daily !== undefined) return await this.dailyReport(endpoint, endpoint.daily, id, query, forceRefresh, request.context)
+      if (query.all === true) return await this.allPages(endpoint, id, query, forceRefresh, request.context)
+      return await this.cachedReport(endpoint, id, query, forceRefresh, request.context)
     } catch (error) {
-      if (error instanceof NotFoundError && this.notFoundTtlMs > 0) this.notFound.set(subject, error)
+      if ((error instanceof NotFoundError || error instanceof ReportTooLargeError) && this.notFoundTtlMs > 0) this.refused.set(refusalKey, error)
       throw error
     }
   }
@@ -134,31 +168,35 @@ export class UsageService {
   }
 
   /** Asks the endpoint's provider for a report; throws when the provider is not configured. */
-  private fetcherOf (endpoint: AnyEndpoint, id: string, query: QueryValues): () => Promise<FetchedReport> {
+  private fetcherOf (endpoint: AnyEndpoint, id: string, query: QueryValues, context: CallContext): () => Promise<FetchedReport> {
     if (endpoint.provider === 'apple') {
       const source = this.sources.apple
       if (source === undefined) throw new ProviderNotConfiguredError('apple')
-      return async () => await source.fetchReport(endpoint, id, query)
+      return async () => await source.fetchReport(endpoint, id, query, context)
     }
     const source = this.sources.gupshup
     if (source === undefined) throw new ProviderNotConfiguredError('gupshup')
     source.assertKnownApp(id)
-    return async () => await source.fetchReport(endpoint, id, query)
+    return async () => await source.fetchReport(endpoint, id, query, context)
   }
 
   /** A report cached whole: fresh for its TTL, longer once every day it covers is settled. */
-  private async cachedReport (endpoint: AnyEndpoint, id: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
-    const fetchReport = this.fetcherOf(endpoint, id, query)
+  private async cachedReport (endpoint: AnyEndpoint, id: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
+    const fetchReport = this.fetcherOf(endpoint, id, query, context)
     const load = async (): Promise<string> => {
       const fetched = await fetchReport()
-      return serialize(fetched, fetched.nextCursor === null ? null : this.publicBaseUrl + gatewayPath(endpoint, id, { ...query, cursor: fetched.nextCursor }))
+      const body = serialize(fetched, fetched.nextCursor === null ? null : this.publicBaseUrl + gatewayPath(endpoint, id, { ...query, cursor: fetched.nextCursor }))
+      const bytes = Buffer.byteLength(body)
+      // Too large to keep, it would be fetched again on every request: refuse it (remembered like a 404).
+      if (!this.cache.fits(this.keyOf(endpoint, id, query), bytes)) throw new ReportTooLargeError(endpoint.provider, bytes, this.cache.maxBytes)
+      return body
     }
     let ttlSeconds = endpoint.ttlSeconds
     if (endpoint.provider === 'gupshup' && endpoint.settledTtlSeconds !== undefined) {
-      const today = isoDay(this.now())
+      const today = isoDay(this.clock())
       if (rangeOf(endpoint, query, today).to < addDays(today, -1)) ttlSeconds = endpoint.settledTtlSeconds
     }
-    return await this.cache.fetch(this.keyOf(endpoint, id, query), this.ttlMs(ttlSeconds), load, forceRefresh)
+    return await this.cache.fetch(this.keyOf(endpoint, id, query), this.ttlMs(ttlSeconds), load, forceRefresh, this.refreshFloorMs)
   }
 
   /**
@@ -166,7 +204,7 @@ export class UsageService {
    * on its own, within the budget; the cap is checked once the first page
    * says how many there are.
    */
-  private async allPages (endpoint: AnyEndpoint, id: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
+  private async allPages (endpoint: AnyEndpoint, id: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
     const { all, cursor, ...pageQuery } = query
     const pages: CacheAnswer[] = []
     let next: string | undefined = typeof cursor === 'string' ? cursor : undefined
@@ -174,7 +212,8 @@ export class UsageService {
     const data: UsageReport['data'] = []
     const units: UsageReport['units'] = {}
     do {
-      const page = await this.cachedReport(endpoint, id, { ...pageQuery, cursor: next }, forceRefresh)
+      // Every page is its own call, charged to this caller (cached pages cost nothing).
+      const page = await this.cachedReport(endpoint, id, { ...pageQuery, cursor: next }, forceRefresh, context)
       const report = JSON.parse(page.entry.body) as UsageReport
       if (first === undefined) {
         first = report
@@ -193,12 +232,12 @@ export class UsageService {
       ...first,
       units,
       data,
-      totals: totalsOf(data, (name) => additive.get(name) ?? guessMetric(name).additive),
+      totals: totalsOf(data, (name) => additive.get(name) ?? guessMetric(name).additive, endpoint.provider),
       paging: { total: first.paging.total, limit: first.paging.limit, next: null }
     } satisfies UsageReport)
     const outcomes = new Set(pages.map((page) => page.outcome))
     return {
-      entry: { body, etag: etagOf(body), storedAt: this.now() - Math.max(...pages.map((page) => page.ageSeconds)) * 1000, ttlMs: 0 },
+      entry: { body, etag: etagOf(body), storedAt: this.clock() - Math.max(...pages.map((page) => page.ageSeconds)) * 1000, ttlMs: 0 },
       outcome: outcomes.has('MISS') ? 'MISS' : outcomes.has('STALE') ? 'STALE' : 'HIT',
       ageSeconds: Math.max(...pages.map((page) => page.ageSeconds)),
       freshSeconds: Math.min(...pages.map((page) => page.freshSeconds))
@@ -206,25 +245,31 @@ export class UsageService {
   }
 
   /** Assembled from days, each cached on its own; only missing days cost an upstream call. */
-  private async dailyReport (endpoint: GupshupEndpoint, daily: { settledTtlSeconds: number }, appId: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
+  private async dailyReport (endpoint: GupshupEndpoint, daily: { settledTtlSeconds: number }, appId: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
     const source = this.sources.gupshup
     if (source === undefined) throw new ProviderNotConfiguredError('gupshup')
     source.assertKnownApp(appId)
-    const today = isoDay(this.now())
+    const today = isoDay(this.clock())
     const settledBefore = addDays(today, -1)
+    const recent = addDays(today, -RECENT_DAYS)
     const answer = await this.days.days({
       scope: `${endpoint.key}:${appId}`,
       from: String(query.from),
       to: String(query.to),
-      load: async (from, to) => await source.fetchDays(endpoint, appId, from, to),
-      ttlMsOf: (day) => this.ttlMs(day < settledBefore ? daily.settledTtlSeconds : endpoint.ttlSeconds),
+      load: async (from, to) => await source.fetchDays(endpoint, appId, from, to, context),
+      ttlMsOf: (day, empty) => {
+        const ttlMs = this.ttlMs(day < settledBefore ? daily.settledTtlSeconds : endpoint.ttlSeconds)
+        // A recent day reported empty may be an upstream incident: look again sooner.
+        return empty && day >= recent ? Math.min(ttlMs, EMPTY_DAY_TTL_MS) : ttlMs
+      },
+      refreshFloorMs: this.refreshFloorMs,
       // Gupshup's day may run ahead of UTC (India): tomorrow (UTC) can already have traffic.
       lastFetchable: addDays(today, 1),
       forceRefresh,
       onBackgroundError: this.onBackgroundError
     })
     const body = serialize(source.reportOf(endpoint, appId, answer.days), null)
-    const now = this.now()
+    const now = this.clock()
     return {
       entry: { body, etag: etagOf(body), storedAt: now - answer.ageSeconds * 1000, ttlMs: answer.freshSeconds * 1000 },
       outcome: answer.outcome,

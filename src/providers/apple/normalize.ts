@@ -46,6 +46,7 @@ export function normalizeApple (endpoint: AppleEndpoint, id: string, body: Apple
       for (const [upstreamName, value] of Object.entries(point.values)) {
         // null means "no value"; a value Apple adds later passes through under its own name.
         if (typeof value !== 'number') continue
+        if (!Number.isFinite(value)) throw invalid('a value is not a finite number')
         const def = known.get(upstreamName) ?? guessMetric(upstreamName)
         defs.set(def.name, def)
         metrics[def.name] = value
