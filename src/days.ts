@@ -5,7 +5,7 @@ import { InvalidParameterError } from './errors.js'
 
 export const DAY_MS = 86_400_000
 
-export const isoDay = (time: number): string => new Date(time).toISOString().slice(0, 10)
+export const isoDay = (time: number): string => new Date(time).toISOString().replace(/T.*$/, '')
 
 const timeOf = (day: string): number => Date.parse(`${day}T00:00:00Z`)
 
