@@ -9,6 +9,8 @@ import t, { type Test } from 'tap'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { loadConfig } from '../src/config.js'
+import { UpstreamBusyError } from '../src/errors.js'
+import { CallQueue } from '../src/upstream/call-queue.js'
 import { startSimulators } from '../src/simulators/index.js'
 import { EMPTY_DAY_TTL_MS } from '../src/usage-service.js'
 import { GUPSHUP_APP, JSON_HEADERS, appleEnv, fixture, gateway, loopbackUpstream, mockedGateway } from './helpers.js'
@@ -201,4 +203,18 @@ t.test('Low: failed key checks are limited per client address, and counted', asy
   const metrics = (await app.inject('/metrics')).body
   t.match(metrics, /gateway_auth_failures_total\{outcome="unauthorized"\} 10/)
   t.match(metrics, /gateway_auth_failures_total\{outcome="throttled"\} 3/)
+})
+
+t.test('M4: a call still waiting for a connection when its deadline passes is refused, and leaves the queue', async (t) => {
+  const queue = new CallQueue({ provider: 'apple', concurrency: 1, maxPending: 5 })
+  const release = await queue.acquire(new AbortController().signal, 1000)
+  const expired = new AbortController()
+  const waiting = queue.acquire(expired.signal, 1000)
+  expired.abort()
+  await t.rejects(waiting, UpstreamBusyError)
+  await t.rejects(queue.acquire(expired.signal, 1000), UpstreamBusyError, 'an expired deadline does not queue')
+  const next = queue.acquire(new AbortController().signal, 1000)
+  release()
+  release()
+  t.type(await next, 'function', 'the next waiter starts (a second release is a no-op)')
 })

@@ -26,10 +26,6 @@ export class CallQueue {
     this.options = options
   }
 
-  get pending (): number {
-    return this.waiting.length
-  }
-
   /** Waits for a free connection; `deadline` is the call's own. Returns the release to call when the call ends. */
   async acquire (deadline: AbortSignal, remainingMs: number): Promise<() => void> {
     const { concurrency, maxPending, provider } = this.options

@@ -69,8 +69,6 @@ export async function guardedGet (http: UpstreamHttp, guard: CallGuard, key: str
       if (attempt > 0) break
       throw refusalError(guard.provider, spent, "call budget of this credential is spent (the gateway never exceeds the upstream's limit)")
     }
-    guard.shares?.charge(key, context.caller)
-    observer.callerCharged(guard.provider, context.label)
     let release: () => void = () => {}
     try {
       if (guard.queue !== undefined) release = await guard.queue.acquire(deadline, guard.timeoutMs - (Date.now() - started))
@@ -79,6 +77,9 @@ export async function guardedGet (http: UpstreamHttp, guard: CallGuard, key: str
       guard.budget.settle?.(key)
       throw error
     }
+    // The call will be made: charge it to the caller whose request caused it.
+    guard.shares?.charge(key, context.caller)
+    observer.callerCharged(guard.provider, context.label)
     const callStarted = performance.now()
     const seconds = (): number => {
       const ms = performance.now() - callStarted
