@@ -150,15 +150,15 @@ export class UsageService {
 
   async report (endpoint: AnyEndpoint, id: string, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
     const forceRefresh = request.forceRefresh === true
-    const refusalKey = this.refusalKeyOf(endpoint, id, query)
-    const remembered = forceRefresh ? undefined : this.refused.get(refusalKey)
+    // The hot path skips the key when nothing is remembered.
+    const remembered = forceRefresh || this.refused.size === 0 ? undefined : this.refused.get(this.refusalKeyOf(endpoint, id, query))
     if (remembered !== undefined) throw remembered
     try {
       if (endpoint.provider === 'gupshup' && endpoint.daily !== undefined) return await this.dailyReport(endpoint, endpoint.daily, id, query, forceRefresh, request.context)
       if (query.all === true) return await this.allPages(endpoint, id, query, forceRefresh, request.context)
       return await this.cachedReport(endpoint, id, query, forceRefresh, request.context)
     } catch (error) {
-      if ((error instanceof NotFoundError || error instanceof ReportTooLargeError) && this.notFoundTtlMs > 0) this.refused.set(refusalKey, error)
+      if ((error instanceof NotFoundError || error instanceof ReportTooLargeError) && this.notFoundTtlMs > 0) this.refused.set(this.refusalKeyOf(endpoint, id, query), error)
       throw error
     }
   }
