@@ -4,12 +4,17 @@
  * (the key's name), which the inbound limit, the upstream shares, the log
  * line and the metrics reuse: the key is hashed once per request, and no
  * key material goes further. The app adds the hook only when keys are configured.
+ * Failed key checks are limited per client address: after
+ * AUTH_FAILURES_PER_MINUTE in a row, the address gets 429s for the rest of
+ * the minute, so guessing is slow, and counted.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
+import { LRUCache } from 'lru-cache'
+import { Counter } from 'prom-client'
 import type { FastifyRequest } from 'fastify'
 import type { ApiKey } from '../src/config.js'
-import { UnauthorizedError } from '../src/errors.js'
+import { AuthThrottledError, UnauthorizedError } from '../src/errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,6 +29,10 @@ declare module 'fastify' {
 
 const digest = (key: string): Buffer => createHash('sha256').update(key).digest()
 
+/** Failed key checks one client address may make in a row, within a minute of its first. */
+export const AUTH_FAILURES_PER_MINUTE = 10
+const FAILURE_WINDOW_MS = 60_000
+
 /** The key a request presents, if any. */
 export function presentedKey (request: FastifyRequest): string | undefined {
   const header = request.headers['x-api-key']
@@ -31,18 +40,38 @@ export function presentedKey (request: FastifyRequest): string | undefined {
   return /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1]
 }
 
-export default fp<{ apiKeys: ApiKey[] }>(async function auth (fastify, options) {
+export default fp<{ apiKeys: ApiKey[], now?: () => number }>(async function auth (fastify, options) {
+  const now = options.now ?? Date.now
   // Equal-length digests make timingSafeEqual applicable to keys of any length.
   const known = options.apiKeys.map(({ name, key }) => ({ name, digest: digest(key) }))
+  /** Failed checks in a row per client address; the entry lapses a minute after the first. */
+  const failures = new LRUCache<string, { count: number, since: number }>({ max: 100_000, ttl: FAILURE_WINDOW_MS, perf: { now }, ttlResolution: 0 })
+  const failed = fastify.hasDecorator('gatewayMetrics')
+    ? new Counter({ name: 'gateway_auth_failures_total', help: 'Failed key checks: unauthorized (401), or throttled (429: too many from one address).', labelNames: ['outcome'], registers: [fastify.gatewayMetrics.registry] })
+    : undefined
+  const refuse = (request: FastifyRequest, error: UnauthorizedError): UnauthorizedError => {
+    const state = failures.get(request.ip)
+    if (state === undefined) failures.set(request.ip, { count: 1, since: now() })
+    else state.count++
+    failed?.inc({ outcome: 'unauthorized' })
+    return error
+  }
   fastify.decorateRequest('caller', '')
   fastify.decorate('verifyApiKey', async (request: FastifyRequest) => {
+    const state = failures.get(request.ip)
+    if (state !== undefined && state.count >= AUTH_FAILURES_PER_MINUTE) {
+      failed?.inc({ outcome: 'throttled' })
+      throw new AuthThrottledError(Math.max(1, Math.ceil((state.since + FAILURE_WINDOW_MS - now()) / 1000)))
+    }
     const key = presentedKey(request)
-    if (key === undefined) throw new UnauthorizedError('Send a gateway API key as `X-API-Key: <key>` or `Authorization: Bearer <key>`.')
+    if (key === undefined) throw refuse(request, new UnauthorizedError('Send a gateway API key as `X-API-Key: <key>` or `Authorization: Bearer <key>`.'))
     const presented = digest(key)
     let caller = ''
     // Every key is compared, matched or not, so the time taken says nothing about which matched.
     for (const entry of known) if (timingSafeEqual(presented, entry.digest) && caller === '') caller = entry.name
-    if (caller === '') throw new UnauthorizedError('The API key is not valid for this gateway.')
+    if (caller === '') throw refuse(request, new UnauthorizedError('The API key is not valid for this gateway.'))
+    // A valid key ends the run of failures.
+    if (state !== undefined) failures.delete(request.ip)
     request.caller = caller
   })
 }, { name: 'auth' })

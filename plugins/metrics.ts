@@ -36,7 +36,10 @@ export default fp<{ providers: readonly Provider[] }>(async function metrics (fa
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers
   })
-  const refusals = new Counter({ name: 'gateway_upstream_refusals_total', help: 'Upstream calls not made: budget spent, or a 429 back-off holding.', labelNames: ['provider', 'reason'], registers })
+  const refusals = new Counter({ name: 'gateway_upstream_refusals_total', help: 'Upstream calls not made: budget spent, a 429 back-off holding, a caller over its share, or the queue full.', labelNames: ['provider', 'reason'], registers })
+  // Callers by key name (or `anonymous`), never by key or address.
+  const charged = new Counter({ name: 'gateway_caller_upstream_calls_total', help: 'Upstream calls charged to each caller (key name, or anonymous).', labelNames: ['provider', 'caller'], registers })
+  const shareRefusals = new Counter({ name: 'gateway_caller_share_refusals_total', help: 'Requests refused because the caller had spent its share of a contended upstream budget.', labelNames: ['provider', 'caller'], registers })
 
   // Read at scrape time from the usage service, which is decorated after this plugin.
   const usage = (): ReturnType<UsageService['stats']> | undefined => fastify.hasDecorator('usage') ? fastify.usage.stats() : undefined
@@ -83,7 +86,11 @@ export default fp<{ providers: readonly Provider[] }>(async function metrics (fa
 
   const observer: GatewayObserver = {
     upstreamCall: (provider, report, status, seconds) => { upstream.observe({ provider, report, status }, seconds) },
-    upstreamRefused: (provider, reason) => { refusals.inc({ provider, reason }) },
+    upstreamRefused: (provider, reason, caller) => {
+      refusals.inc({ provider, reason })
+      if (caller !== undefined) shareRefusals.inc({ provider, caller })
+    },
+    callerCharged: (provider, caller) => { charged.inc({ provider, caller }) },
     cacheEvicted: (cache) => { evictions.inc({ cache }) }
   }
   fastify.decorate('gatewayMetrics', { registry, observer })

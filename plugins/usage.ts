@@ -10,7 +10,8 @@ import { DayCache } from '../src/cache/day-cache.js'
 import { ReportCache } from '../src/cache/report-cache.js'
 import { SharedReportStore } from '../src/cache/shared-store.js'
 import type { Provider, Source, SourceDeps } from '../src/provider.js'
-import { SlidingWindowBudget, type Budget } from '../src/upstream/budget.js'
+import { BackoffGate, SlidingWindowBudget, type Budget } from '../src/upstream/budget.js'
+import { CallerShares } from '../src/upstream/caller-shares.js'
 import { SharedSlidingWindowBudget } from '../src/upstream/shared-budget.js'
 import { UsageService } from '../src/usage-service.js'
 
@@ -29,6 +30,7 @@ export interface UsagePluginOptions {
   now?: () => number
 }
 
+const MINUTE_MS = 60_000
 const RETRIES = { maxRetries: 2, retryBaseMs: 200 }
 /** The longest window a per-day source reads in one call (Gupshup's limit: 31 days). */
 const MAX_WINDOW_DAYS = 31
@@ -48,10 +50,23 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, p
   }
   const sources: Record<string, Source> = {}
   const sections = config.providers as Record<string, unknown>
+  const share = config.upstreamSharePerCaller
+  const maxBackoffMs = config.upstreamMaxBackoffSeconds * 1000
   for (const provider of providers) {
     const section = sections[provider.name]
     if (!provider.config.isConfigured(section)) continue
-    const deps: SourceDeps = { dispatcher, now, timeoutMs, retries: RETRIES, observer, budget: budgetOf(provider.name) }
+    const deps: SourceDeps = {
+      dispatcher,
+      now,
+      timeoutMs,
+      retries: RETRIES,
+      observer,
+      budget: budgetOf(provider.name),
+      maxBackoffMs,
+      // The gateway's own doubling back-off stops at ten minutes, or at the cap when lower.
+      backoff: (baseMs) => new BackoffGate(Math.min(baseMs, maxBackoffMs), Math.min(10 * MINUTE_MS, maxBackoffMs), now),
+      shares: (windowMs, limitOf) => new CallerShares({ share, windowMs, limitOf, now })
+    }
     sources[provider.name] = provider.createSource(section, deps)
   }
   const maxStaleMs = config.cache.staleIfErrorSeconds * 1000
@@ -74,6 +89,7 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, p
     // paging.next: where callers reach the gateway, then any prefix the routes are served under.
     publicBaseUrl: (config.publicBaseUrl ?? '') + config.routePrefix,
     now,
+    refreshFloorMs: config.cache.refreshFloorSeconds * 1000,
     onBackgroundError: (error) => { fastify.log.warn({ code: (error as { code?: string }).code }, 'background refresh failed; the stale answer stands') }
   }))
   fastify.addHook('onClose', async () => { await Promise.all(Object.values(sources).map(async (source) => { await source.close() })) })

@@ -11,6 +11,7 @@ import type { ReportEndpoint } from '../src/endpoint.js'
 import { ERRORS, gatewayError, InvalidParameterError, type CatalogEntry } from '../src/errors.js'
 import { closestName, problemType } from '../src/problem.js'
 import { totalsOf, unitsOf, type UsageReport } from '../src/report.js'
+import { startTally, type CallContext } from '../src/upstream-timing.js'
 import { gatewayPath } from '../src/usage-service.js'
 
 /** The report routes' error responses, from the error catalog: per status, each code that can occur and what it means. */
@@ -47,7 +48,7 @@ export function exampleReport (endpoint: ReportEndpoint, subjectId: string): Usa
     subject: { type: endpoint.subject.type, id: subjectId },
     units: unitsOf(endpoint.metrics, 'USD'),
     data,
-    totals: totalsOf(data, (name) => additive.get(name) ?? false),
+    totals: totalsOf(data, (name) => additive.get(name) ?? false, endpoint.provider),
     paging: { total: 1, limit: endpoint.paged ? 50 : null, next: endpoint.paged ? gatewayPath(endpoint, subjectId, { cursor: 'BQ.TGQPUQ' }) : null }
   }
 }
@@ -125,6 +126,18 @@ function queryChecker (endpoint: ReportEndpoint): (request: FastifyRequest) => P
   }
 }
 
+/**
+ * Whom this request's upstream calls are charged to: the verified key's name,
+ * or (a gateway without keys) the client address, which metrics never name.
+ */
+export function callContextOf (request: FastifyRequest): CallContext {
+  return {
+    caller: request.caller !== '' ? request.caller : `ip:${request.ip}`,
+    label: request.caller !== '' ? request.caller : 'anonymous',
+    tally: request.upstreamTally ?? (request.upstreamTally = startTally())
+  }
+}
+
 async function methodNotAllowed (request: FastifyRequest, reply: FastifyReply): Promise<never> {
   reply.header('allow', ALLOWED_METHODS)
   throw gatewayError('method_not_allowed', `${request.method} is not allowed here; report routes answer ${ALLOWED_METHODS}.`)
@@ -140,9 +153,12 @@ export function reportRoutes (endpoints: readonly ReportEndpoint[]): FastifyPlug
       // HEAD comes with every GET (Fastify's exposeHeadRoutes); a trailing slash is the same route, unlisted in the spec.
       for (const url of [endpoint.route, `${endpoint.route}/`]) {
         typed.get(url, { schema: { ...schema, hide: url !== endpoint.route }, preValidation }, async (request, reply) => {
-          endpoint.check?.(request.query)
+          endpoint.check?.(request.query, fastify.usage.now())
           const id = String(request.params[endpoint.subject.param])
-          const answer = await fastify.usage.report(endpoint, id, request.query, wantsFreshCopy(request))
+          const answer = await fastify.usage.report(endpoint, id, request.query, {
+            forceRefresh: wantsFreshCopy(request),
+            context: callContextOf(request)
+          })
           return reply.sendReport(answer)
         })
         fastify.route({ method: OTHER_METHODS, url, schema: { hide: true }, handler: methodNotAllowed })

@@ -16,6 +16,10 @@ export interface CoreConfig {
   /** Inbound requests per minute per API key (per client IP when auth is off). */
   rateLimitPerMinute: number
   upstreamTimeoutMs: number
+  /** The most of a contended credential's budget window one caller may spend (0 to 1). */
+  upstreamSharePerCaller: number
+  /** The longest an upstream's Retry-After (or the gateway's own back-off) holds a credential. */
+  upstreamMaxBackoffSeconds: number
   /** Most upstream pages one `all=true` request may follow. */
   maxPages: number
   /** Fastify's trustProxy: whom to believe about X-Forwarded-For. */
@@ -26,7 +30,13 @@ export interface CoreConfig {
   redisUrl?: string
   /** Every route served under this path (`/usage-gateway`), for a front that forwards paths as they are. */
   routePrefix: string
-  cache: { ttlOverrideSeconds?: number, maxBytes: number, staleIfErrorSeconds: number }
+  cache: {
+    ttlOverrideSeconds?: number
+    maxBytes: number
+    staleIfErrorSeconds: number
+    /** A forced refresh (`no-cache`) of an entry younger than this is answered from the cache. */
+    refreshFloorSeconds: number
+  }
 }
 
 /** The whole configuration: the core's, and each provider's section by provider name. */
@@ -70,6 +80,16 @@ export function parseBytes (raw: string): number | undefined {
   const unit = match === null ? undefined : BYTE_UNITS[match[2].toLowerCase()]
   if (match === null || unit === undefined) return undefined
   return Number(match[1]) * unit
+}
+
+/** A fraction such as `0.5`, from `min` to 1. */
+function fraction (env: Env, name: string, fallback: number, min: number): number {
+  const raw = value(env, name)
+  if (raw === undefined) return fallback
+  if (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(raw) || Number(raw) < min) {
+    throw new ConfigError(name, `must be a fraction from ${min} to 1, such as 0.5`)
+  }
+  return Number(raw)
 }
 
 function bytes (env: Env, name: string, fallback: number): number {
@@ -163,6 +183,8 @@ export function loadConfig<const L extends readonly Provider[]> (env: Env, provi
     apiKeys: apiKeys(env, production),
     rateLimitPerMinute: integer(env, 'GATEWAY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000),
+    upstreamSharePerCaller: fraction(env, 'UPSTREAM_SHARE_PER_CALLER', 0.5, 0.05),
+    upstreamMaxBackoffSeconds: integer(env, 'UPSTREAM_MAX_BACKOFF_SECONDS', 300, 1, 86_400),
     maxPages: integer(env, 'MAX_PAGES', 50, 1, 1000),
     trustProxy: trustProxy(env),
     redisUrl: redisUrl(env),
@@ -171,7 +193,8 @@ export function loadConfig<const L extends readonly Provider[]> (env: Env, provi
     cache: {
       ttlOverrideSeconds: ttl === undefined ? undefined : integer(env, 'CACHE_TTL_SECONDS', 0, 0, 31 * 86400),
       maxBytes: bytes(env, 'CACHE_MAX_BYTES', 64 * 1024 * 1024),
-      staleIfErrorSeconds: integer(env, 'CACHE_STALE_IF_ERROR_SECONDS', 86_400, 0, 31 * 86400)
+      staleIfErrorSeconds: integer(env, 'CACHE_STALE_IF_ERROR_SECONDS', 86_400, 0, 31 * 86400),
+      refreshFloorSeconds: integer(env, 'CACHE_REFRESH_FLOOR_SECONDS', 60, 0, 86_400)
     },
     providers: Object.fromEntries(providers.map((provider) => [provider.name, provider.config.parse(env)])) as ConfigsOf<L>
   }

@@ -36,8 +36,8 @@ export interface ReportEndpoint {
   querystring: TObject
   /** The subject id the spec's examples use. */
   exampleId: string
-  /** A rule across query parameters that a schema cannot say; throws InvalidParameterError. */
-  check?: (query: QueryValues) => void
+  /** A rule across query parameters that a schema cannot say (`now`: the service's clock); throws InvalidParameterError. */
+  check?: (query: QueryValues, now: number) => void
   /** Puts lenient spellings (`month=1`, `2024-1-5`) in the schema's form, before validation. */
   normalize?: (query: Record<string, unknown>) => void
   /** Upstream path; `{id}` is replaced by the encoded subject id. */

@@ -214,3 +214,57 @@ export class UpstreamRateLimitedError extends GatewayError {
       detail ?? `${provider} is rate limiting this gateway; retry after ${retryAfterSeconds} s.`, { retryAfterSeconds, provider }))
   }
 }
+
+/** This caller has spent its share of an upstream credential's budget window while others want it too. */
+export class CallerShareError extends GatewayError {
+  constructor (provider: string, retryAfterSeconds: number, share: number) {
+    super({
+      status: 429,
+      code: 'caller_upstream_share',
+      title: 'Caller upstream share spent',
+      detail: `This caller has spent its share (${Math.round(share * 100)}%) of the ${provider} budget that other callers share; cached reports still answer. Retry after ${retryAfterSeconds} s.`,
+      retryAfterSeconds,
+      provider
+    })
+  }
+}
+
+/** Too many calls already wait for the upstream's connections: refused at once rather than queued. */
+export class UpstreamBusyError extends GatewayError {
+  constructor (provider: string, retryAfterSeconds: number, why: string) {
+    super({
+      status: 503,
+      code: 'upstream_busy',
+      title: 'Upstream busy',
+      detail: `${provider} ${why}; retry after ${retryAfterSeconds} s.`,
+      retryAfterSeconds,
+      provider
+    })
+  }
+}
+
+/** A report that cannot be cached (larger than the cache bound), refused rather than fetched on every request. */
+export class ReportTooLargeError extends GatewayError {
+  constructor (provider: string, bytes: number, maxBytes: number) {
+    super({
+      status: 502,
+      code: 'report_too_large',
+      title: 'Report too large',
+      detail: `The ${provider} report is ${bytes} bytes, more than this gateway caches (${maxBytes}); ask for less (a smaller 'limit' or range) or raise CACHE_MAX_BYTES.`,
+      provider
+    })
+  }
+}
+
+/** Too many failed key checks from one client address in a row. */
+export class AuthThrottledError extends GatewayError {
+  constructor (retryAfterSeconds: number) {
+    super({
+      status: 429,
+      code: 'auth_throttled',
+      title: 'Too many failed key checks',
+      detail: `Too many requests from this address had no valid API key; retry after ${retryAfterSeconds} s.`,
+      retryAfterSeconds
+    })
+  }
+}

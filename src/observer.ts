@@ -1,14 +1,21 @@
 /**
  * What the domain reports about itself as it works (upstream calls, budget
- * refusals, cache evictions). plugins/metrics.ts turns it into Prometheus
- * metrics; without it, nothing is recorded.
+ * refusals, caller charges, cache evictions). plugins/metrics.ts turns it
+ * into Prometheus metrics; without it, nothing is recorded.
  */
+
+export type RefusalReason = 'budget' | 'backoff' | 'share' | 'busy'
 
 export interface GatewayObserver {
   /** One upstream attempt: its HTTP status, or `error` / `timeout`. */
   upstreamCall: (provider: string, report: string, status: string, seconds: number) => void
-  /** A call the gateway did not make: the budget was spent, or a 429 back-off holds. */
-  upstreamRefused: (provider: string, reason: 'budget' | 'backoff') => void
+  /**
+   * A call the gateway did not make: the budget was spent, a 429 back-off
+   * holds, the caller's share is spent (`caller` then names it), or the queue is full.
+   */
+  upstreamRefused: (provider: string, reason: RefusalReason, caller?: string) => void
+  /** One upstream call charged to a caller (its key's name, or `anonymous`). */
+  callerCharged: (provider: string, caller: string) => void
   /** The LRU dropped an entry to stay within CACHE_MAX_BYTES. */
   cacheEvicted: (cache: 'reports' | 'days') => void
 }
@@ -16,5 +23,6 @@ export interface GatewayObserver {
 export const quietObserver: GatewayObserver = {
   upstreamCall: () => {},
   upstreamRefused: () => {},
+  callerCharged: () => {},
   cacheEvicted: () => {}
 }

@@ -14,7 +14,9 @@ import type { DayRow } from './days.js'
 import type { QueryValues, ReportEndpoint } from './endpoint.js'
 import type { GatewayObserver } from './observer.js'
 import type { FetchedReport } from './report.js'
-import type { Budget } from './upstream/budget.js'
+import type { BackoffGate, Budget } from './upstream/budget.js'
+import type { CallerShares } from './upstream/caller-shares.js'
+import type { CallContext } from './upstream-timing.js'
 
 /** What the gateway lends every provider's source. */
 export interface SourceDeps {
@@ -32,15 +34,22 @@ export interface SourceDeps {
    * Redis is down), else local.
    */
   budget: (name: string, limit: number, windowMs: number) => Budget
+  /** UPSTREAM_MAX_BACKOFF_SECONDS: the longest an upstream's Retry-After holds a credential. */
+  maxBackoffMs: number
+  /** A credential's 429 back-off, doubling from `baseMs`, capped by maxBackoffMs. */
+  backoff: (baseMs: number) => BackoffGate
+  /** Each caller's share (UPSTREAM_SHARE_PER_CALLER) of a credential's budget window of `limitOf(key)` calls. */
+  shares: (windowMs: number, limitOf: (key: string) => number) => CallerShares
 }
 
 /** One provider's upstream, as the usage service sees every provider. */
 export interface Source<E extends ReportEndpoint = ReportEndpoint> {
   /** Throws (e.g. unknown_app) before any upstream call for a subject no credential serves. */
   assertKnownSubject? (endpoint: E, id: string): void
-  fetchReport (endpoint: E, id: string, query: QueryValues): Promise<FetchedReport>
+  /** `context` says whose request the upstream calls are charged to. */
+  fetchReport (endpoint: E, id: string, query: QueryValues, context: CallContext): Promise<FetchedReport>
   /** The days the upstream has for the subject in [from, to] (rows with `cache.daily`). */
-  fetchDays? (endpoint: E, id: string, from: string, to: string): Promise<Map<string, DayRow>>
+  fetchDays? (endpoint: E, id: string, from: string, to: string, context: CallContext): Promise<Map<string, DayRow>>
   /** Cached or fetched days → the report (rows with `cache.daily`). */
   reportOf? (endpoint: E, id: string, days: Array<[string, DayRow | null]>): FetchedReport
   /** The upstream's last quota figures per credential (`/metrics`, when the provider has `quotaMetric`). */

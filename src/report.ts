@@ -3,6 +3,7 @@
  * whichever upstream it came from.
  */
 import { Type, type Static, type TSchema } from 'typebox'
+import { UpstreamInvalidResponseError } from './errors.js'
 
 export type UnitKind = 'count' | 'ratio' | 'currency'
 
@@ -102,12 +103,19 @@ export function unitsOf (defs: Iterable<MetricDef>, currency = NO_CURRENCY): Rec
 // Money is summed in floating point: round totals so 0.007 + 0.101 reads 0.108.
 const round = (value: number): number => Math.round(value * 1e6) / 1e6
 
-export function totalsOf (data: UsagePoint[], additive: (name: string) => boolean): Record<string, number> {
+/**
+ * Sums the additive metrics. A sum past the largest number (figures near
+ * 1e308) is refused as an unreadable upstream answer: JSON would say `null`.
+ */
+export function totalsOf (data: UsagePoint[], additive: (name: string) => boolean, provider: string): Record<string, number> {
   const totals: Record<string, number> = {}
   for (const point of data) {
     for (const [name, value] of Object.entries(point.metrics)) {
       if (additive(name)) totals[name] = (totals[name] ?? 0) + value
     }
+  }
+  for (const name of Object.keys(totals)) {
+    if (!Number.isFinite(totals[name])) throw new UpstreamInvalidResponseError(provider, `${provider} sent figures too large to total (${name}).`)
   }
   for (const name of Object.keys(totals)) totals[name] = round(totals[name])
   return totals

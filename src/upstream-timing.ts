@@ -1,24 +1,34 @@
 /**
- * Upstream time per request, for its log line: each request gets a tally in
- * its async context, and every upstream attempt made on its behalf adds to it.
- * (A fetch that several requests share counts for the one that started it.)
+ * Who a request's upstream calls are charged to, and what they cost it: an
+ * explicit context each request carries from its route handler through the
+ * usage service and the provider client down to the guarded call. (Explicit,
+ * not AsyncLocalStorage: `enterWith` turns on promise hooks for the whole
+ * process.) A fetch that several requests share is charged to the one that
+ * started it: the shared fetch runs with the starter's context.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 
 export interface UpstreamTally { calls: number, ms: number }
 
-const storage = new AsyncLocalStorage<UpstreamTally>()
-
-/** Starts a tally for the request being handled in this async context. */
-export function startTally (): UpstreamTally {
-  const tally = { calls: 0, ms: 0 }
-  storage.enterWith(tally)
-  return tally
+export interface CallContext {
+  /** Whom the share accounting charges: the key's name, or the client address when the gateway has no keys. */
+  caller: string
+  /** The caller as metrics may name it: the key's name, or `anonymous` (never an address). */
+  label: string
+  /** Upstream calls made for this request and their time (the request's log line). */
+  tally: UpstreamTally
 }
 
-export function recordUpstream (ms: number): void {
-  const tally = storage.getStore()
-  if (tally === undefined) return
-  tally.calls++
-  tally.ms += ms
+/** A fresh tally, for one request's log line. */
+export function startTally (): UpstreamTally {
+  return { calls: 0, ms: 0 }
+}
+
+/** A context for calls no request asked for (tests, tools): charged to nobody in particular. */
+export function internalContext (): CallContext {
+  return { caller: 'internal', label: 'internal', tally: startTally() }
+}
+
+export function recordUpstream (context: CallContext, ms: number): void {
+  context.tally.calls++
+  context.tally.ms += ms
 }

@@ -1,10 +1,12 @@
 /**
  * Answers a report request: from the cache when it can, else from the
- * provider, normalized and serialized once. Remembers upstream 404s briefly
- * so a caller cannot spend the upstream budget on a missing id.
+ * provider, normalized and serialized once. Remembers upstream 404s (and
+ * reports too large to cache) briefly, keyed by what the upstream refused, so
+ * a caller cannot spend the upstream budget on them. Every upstream call is
+ * made with the requesting caller's context, which the shares charge.
  */
 import { LRUCache } from 'lru-cache'
-import { NotFoundError, ProviderNotConfiguredError, TooManyPagesError } from './errors.js'
+import { NotFoundError, ProviderNotConfiguredError, ReportTooLargeError, TooManyPagesError, type GatewayError } from './errors.js'
 import { etagOf, type ReportCache } from './cache/report-cache.js'
 import type { CacheAnswer } from './cache/types.js'
 import type { DayCache } from './cache/day-cache.js'
@@ -12,6 +14,7 @@ import { addDays, isoDay } from './days.js'
 import type { QueryValues, ReportEndpoint } from './endpoint.js'
 import type { Source } from './provider.js'
 import { guessMetric, totalsOf, type FetchedReport, type UsageReport } from './report.js'
+import type { CallContext } from './upstream-timing.js'
 
 export interface UsageServiceOptions {
   cache: ReportCache
@@ -27,10 +30,23 @@ export interface UsageServiceOptions {
   now?: () => number
   /** A background refresh failed (the caller already has its STALE answer). */
   onBackgroundError?: (error: unknown) => void
+  /** A forced refresh of an entry younger than this is answered from the cache (CACHE_REFRESH_FLOOR_SECONDS). */
+  refreshFloorMs?: number
 }
 
-/** How long an upstream 404 is remembered. */
+/** How a request asks: whether it forces a refresh, and whose calls it makes. */
+export interface ReportRequest {
+  forceRefresh?: boolean
+  context: CallContext
+}
+
+/** How long an upstream 404 (or a report too large to cache) is remembered. */
 const NOT_FOUND_TTL_MS = 60_000
+/** A day reported empty is re-checked after this while it is recent (an incident may have emptied it). */
+export const EMPTY_DAY_TTL_MS = 3_600_000
+const RECENT_DAYS = 7
+/** Query parameters that page or bound a range: not part of what an upstream 404 refused. */
+const NOT_IDENTIFYING = new Set(['cursor', 'all', 'from', 'to', 'year', 'month'])
 
 /** `a=1&b=2` with keys sorted and undefined values left out: one spelling per request. */
 export function canonicalQuery (query: QueryValues): string {
@@ -59,24 +75,31 @@ export class UsageService {
   private readonly days: DayCache
   private readonly sources: Readonly<Record<string, Source>>
   private readonly ttlOverrideSeconds?: number
-  private readonly now: () => number
+  private readonly clock: () => number
   private readonly onBackgroundError: (error: unknown) => void
-  private readonly notFound: LRUCache<string, NotFoundError>
+  private readonly refused: LRUCache<string, GatewayError>
   private readonly notFoundTtlMs: number
   private readonly maxPages: number
   private readonly publicBaseUrl: string
+  private readonly refreshFloorMs: number
 
   constructor (options: UsageServiceOptions) {
     this.cache = options.cache
     this.days = options.days
     this.sources = options.sources
     this.ttlOverrideSeconds = options.ttlOverrideSeconds
-    this.now = options.now ?? Date.now
+    this.clock = options.now ?? Date.now
+    this.refreshFloorMs = options.refreshFloorMs ?? 60_000
     this.onBackgroundError = options.onBackgroundError ?? (() => {})
     this.maxPages = options.maxPages ?? 50
     this.publicBaseUrl = options.publicBaseUrl ?? ''
     this.notFoundTtlMs = Math.min(NOT_FOUND_TTL_MS, (options.ttlOverrideSeconds ?? Number.POSITIVE_INFINITY) * 1000)
-    this.notFound = new LRUCache({ max: 10_000, ttl: Math.max(1, this.notFoundTtlMs), perf: { now: this.now }, ttlResolution: 0 })
+    this.refused = new LRUCache({ max: 10_000, ttl: Math.max(1, this.notFoundTtlMs), perf: { now: this.clock }, ttlResolution: 0 })
+  }
+
+  /** The clock the service (and the date window of the routes) runs on. */
+  now (): number {
+    return this.clock()
   }
 
   /** What the caches hold and each provider's last quota figures (provider → credential → figure), for metrics. */
@@ -95,16 +118,27 @@ export class UsageService {
     return `${endpoint.key}:${id}?${canonicalQuery(query)}`
   }
 
-  async report (endpoint: ReportEndpoint, id: string, query: QueryValues, forceRefresh = false): Promise<CacheAnswer> {
-    const subject = `${endpoint.provider}:${endpoint.subject.type}:${id}`
-    const missing = forceRefresh ? undefined : this.notFound.get(subject)
-    if (missing !== undefined) throw missing
+  /**
+   * What an upstream refusal is remembered under: the report, its subject and
+   * the query that identifies what was asked (not paging or range bounds), so
+   * `?appId=bad` does not make `?appId=good` a 404, nor one report another.
+   */
+  refusalKeyOf (endpoint: ReportEndpoint, id: string, query: QueryValues): string {
+    const identifying = Object.fromEntries(Object.entries(query).filter(([name]) => !NOT_IDENTIFYING.has(name)))
+    return this.keyOf(endpoint, id, identifying)
+  }
+
+  async report (endpoint: ReportEndpoint, id: string, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
+    const forceRefresh = request.forceRefresh === true
+    // The hot path skips the key when nothing is remembered.
+    const remembered = forceRefresh || this.refused.size === 0 ? undefined : this.refused.get(this.refusalKeyOf(endpoint, id, query))
+    if (remembered !== undefined) throw remembered
     try {
-      if (endpoint.cache.daily === true) return await this.dailyReport(endpoint, id, query, forceRefresh)
-      if (query.all === true) return await this.allPages(endpoint, id, query, forceRefresh)
-      return await this.cachedReport(endpoint, id, query, forceRefresh)
+      if (endpoint.cache.daily === true) return await this.dailyReport(endpoint, id, query, forceRefresh, request.context)
+      if (query.all === true) return await this.allPages(endpoint, id, query, forceRefresh, request.context)
+      return await this.cachedReport(endpoint, id, query, forceRefresh, request.context)
     } catch (error) {
-      if (error instanceof NotFoundError && this.notFoundTtlMs > 0) this.notFound.set(subject, error)
+      if ((error instanceof NotFoundError || error instanceof ReportTooLargeError) && this.notFoundTtlMs > 0) this.refused.set(this.refusalKeyOf(endpoint, id, query), error)
       throw error
     }
   }
@@ -122,19 +156,23 @@ export class UsageService {
   }
 
   /** A report cached whole: fresh for its TTL, longer once every day it covers is settled. */
-  private async cachedReport (endpoint: ReportEndpoint, id: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
+  private async cachedReport (endpoint: ReportEndpoint, id: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
     const source = this.sourceOf(endpoint, id)
     const load = async (): Promise<string> => {
-      const fetched = await source.fetchReport(endpoint, id, query)
-      return serialize(fetched, fetched.nextCursor === null ? null : this.publicBaseUrl + gatewayPath(endpoint, id, { ...query, cursor: fetched.nextCursor }))
+      const fetched = await source.fetchReport(endpoint, id, query, context)
+      const body = serialize(fetched, fetched.nextCursor === null ? null : this.publicBaseUrl + gatewayPath(endpoint, id, { ...query, cursor: fetched.nextCursor }))
+      const bytes = Buffer.byteLength(body)
+      // Too large to keep, it would be fetched again on every request: refuse it (remembered like a 404).
+      if (!this.cache.fits(this.keyOf(endpoint, id, query), bytes)) throw new ReportTooLargeError(endpoint.provider, bytes, this.cache.maxBytes)
+      return body
     }
     const { ttlSeconds: recentTtlSeconds, settledTtlSeconds, rangeOf } = endpoint.cache
     let ttlSeconds = recentTtlSeconds
     if (settledTtlSeconds !== undefined && rangeOf !== undefined) {
-      const today = isoDay(this.now())
+      const today = isoDay(this.clock())
       if (rangeOf(query, today).to < addDays(today, -1)) ttlSeconds = settledTtlSeconds
     }
-    return await this.cache.fetch(this.keyOf(endpoint, id, query), this.ttlMs(ttlSeconds), load, forceRefresh)
+    return await this.cache.fetch(this.keyOf(endpoint, id, query), this.ttlMs(ttlSeconds), load, forceRefresh, this.refreshFloorMs)
   }
 
   /**
@@ -142,7 +180,7 @@ export class UsageService {
    * on its own, within the budget; the cap is checked once the first page
    * says how many there are.
    */
-  private async allPages (endpoint: ReportEndpoint, id: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
+  private async allPages (endpoint: ReportEndpoint, id: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
     const { all, cursor, ...pageQuery } = query
     const pages: CacheAnswer[] = []
     let next: string | undefined = typeof cursor === 'string' ? cursor : undefined
@@ -150,7 +188,8 @@ export class UsageService {
     const data: UsageReport['data'] = []
     const units: UsageReport['units'] = {}
     do {
-      const page = await this.cachedReport(endpoint, id, { ...pageQuery, cursor: next }, forceRefresh)
+      // Every page is its own call, charged to this caller (cached pages cost nothing).
+      const page = await this.cachedReport(endpoint, id, { ...pageQuery, cursor: next }, forceRefresh, context)
       const report = JSON.parse(page.entry.body) as UsageReport
       if (first === undefined) {
         first = report
@@ -169,12 +208,12 @@ export class UsageService {
       ...first,
       units,
       data,
-      totals: totalsOf(data, (name) => additive.get(name) ?? guessMetric(name).additive),
+      totals: totalsOf(data, (name) => additive.get(name) ?? guessMetric(name).additive, endpoint.provider),
       paging: { total: first.paging.total, limit: first.paging.limit, next: null }
     } satisfies UsageReport)
     const outcomes = new Set(pages.map((page) => page.outcome))
     return {
-      entry: { body, etag: etagOf(body), storedAt: this.now() - Math.max(...pages.map((page) => page.ageSeconds)) * 1000, ttlMs: 0 },
+      entry: { body, etag: etagOf(body), storedAt: this.clock() - Math.max(...pages.map((page) => page.ageSeconds)) * 1000, ttlMs: 0 },
       outcome: outcomes.has('MISS') ? 'MISS' : outcomes.has('STALE') ? 'STALE' : 'HIT',
       ageSeconds: Math.max(...pages.map((page) => page.ageSeconds)),
       freshSeconds: Math.min(...pages.map((page) => page.freshSeconds))
@@ -182,27 +221,33 @@ export class UsageService {
   }
 
   /** Assembled from days, each cached on its own; only missing days cost an upstream call. */
-  private async dailyReport (endpoint: ReportEndpoint, appId: string, query: QueryValues, forceRefresh: boolean): Promise<CacheAnswer> {
+  private async dailyReport (endpoint: ReportEndpoint, appId: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
     const source = this.sourceOf(endpoint, appId)
     const { fetchDays, reportOf } = source
     const { ttlSeconds, settledTtlSeconds = ttlSeconds, rangeOf } = endpoint.cache
     if (fetchDays === undefined || reportOf === undefined || rangeOf === undefined) {
       throw new Error(`${endpoint.key} is cached per day, but its row has no rangeOf or its source no fetchDays/reportOf`)
     }
-    const today = isoDay(this.now())
+    const today = isoDay(this.clock())
     const settledBefore = addDays(today, -1)
+    const recent = addDays(today, -RECENT_DAYS)
     const answer = await this.days.days({
       scope: `${endpoint.key}:${appId}`,
       ...rangeOf(query, today),
-      load: async (from, to) => await fetchDays.call(source, endpoint, appId, from, to),
-      ttlMsOf: (day) => this.ttlMs(day < settledBefore ? settledTtlSeconds : ttlSeconds),
+      load: async (from, to) => await fetchDays.call(source, endpoint, appId, from, to, context),
+      ttlMsOf: (day, empty) => {
+        const ttlMs = this.ttlMs(day < settledBefore ? settledTtlSeconds : ttlSeconds)
+        // A recent day reported empty may be an upstream incident: look again sooner.
+        return empty && day >= recent ? Math.min(ttlMs, EMPTY_DAY_TTL_MS) : ttlMs
+      },
+      refreshFloorMs: this.refreshFloorMs,
       // An upstream's day may run ahead of UTC (India's): tomorrow (UTC) can already have traffic.
       lastFetchable: addDays(today, 1),
       forceRefresh,
       onBackgroundError: this.onBackgroundError
     })
     const body = serialize(reportOf.call(source, endpoint, appId, answer.days), null)
-    const now = this.now()
+    const now = this.clock()
     return {
       entry: { body, etag: etagOf(body), storedAt: now - answer.ageSeconds * 1000, ttlMs: answer.freshSeconds * 1000 },
       outcome: answer.outcome,

@@ -61,8 +61,8 @@ t.test('If-None-Match with the current ETag gets 304 and no body', async (t) => 
   t.equal(stale.statusCode, 200)
 })
 
-t.test('Cache-Control: no-cache from the caller forces an upstream refresh', async (t) => {
-  const { app, sims } = await simulatedGateway(t)
+t.test('Cache-Control: no-cache from the caller forces an upstream refresh (with no refresh floor)', async (t) => {
+  const { app, sims } = await simulatedGateway(t, { env: { CACHE_REFRESH_FLOOR_SECONDS: '0' } })
   await app.inject(BUILD)
   const forced = await app.inject({ url: BUILD, headers: { 'cache-control': 'no-cache' } })
   t.equal(forced.statusCode, 200)

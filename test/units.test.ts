@@ -5,7 +5,7 @@ import { nextCursorOf } from '../providers/apple/normalize.js'
 import { guessMetric, toIsoDate } from '../src/report.js'
 import { AppleQuota, BackoffGate, parseRateLimitHeader } from '../src/upstream/budget.js'
 import { retryAfterSeconds, safeDetail } from '../src/upstream/http.js'
-import { recordUpstream } from '../src/upstream-timing.js'
+import { internalContext, recordUpstream } from '../src/upstream-timing.js'
 import { canonicalQuery } from '../src/usage-service.js'
 
 t.test('Retry-After: seconds or an HTTP date; anything else is unknown', async (t) => {
@@ -84,7 +84,9 @@ t.test('content negotiation: CSV only when preferred', async (t) => {
   t.equal(prefersCsv('text/*;q=0.9, */*;q=0.9'), false, 'a tie of wildcards stays JSON')
 })
 
-t.test('one spelling per query; an upstream call outside any request is simply not tallied', async (t) => {
+t.test('one spelling per query; an upstream call is tallied on the context it was made with', async (t) => {
   t.equal(canonicalQuery({ b: 2, a: 'x y', c: undefined }), 'a=x%20y&b=2')
-  t.doesNotThrow(() => { recordUpstream(12) })
+  const context = internalContext()
+  recordUpstream(context, 12)
+  t.same(context.tally, { calls: 1, ms: 12 })
 })

@@ -57,7 +57,7 @@ t.test('a links.next on another origin is never followed', async (t) => {
 })
 
 t.test('the Apple token is an ES256 JWT Apple accepts, reused across requests', async (t) => {
-  const { app, apple } = await mockedGateway(t)
+  const { app, apple } = await mockedGateway(t, { env: { CACHE_REFRESH_FLOOR_SECONDS: '0' } })
   const tokens: string[] = []
   apple.intercept({ path: /betaBuildUsages/, method: 'GET' }).reply(200, (options) => {
     tokens.push(String((options.headers as Record<string, string>).authorization))

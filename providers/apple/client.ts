@@ -14,6 +14,7 @@ import type { AppleEndpoint } from './endpoints.js'
 import { normalizeApple } from './normalize.js'
 import { isAppleErrorResponse, isAppleMetricResponse } from './schemas.js'
 import type { AppleTokenSigner } from './token.js'
+import type { CallContext } from '../../src/upstream-timing.js'
 
 export class AppleClient implements Source<AppleEndpoint> {
   private readonly http: UpstreamHttp
@@ -38,21 +39,22 @@ export class AppleClient implements Source<AppleEndpoint> {
     return figures === undefined ? {} : { [this.keyId]: figures }
   }
 
-  private async get (path: string, report: string): Promise<UpstreamResponse> {
-    return await guardedGet({ http: this.http, guard: this.guard, key: this.keyId, path, headers: { authorization: `Bearer ${await this.signer.token()}` }, report })
+  private async get (path: string, report: string, context: CallContext): Promise<UpstreamResponse> {
+    return await guardedGet({ http: this.http, guard: this.guard, key: this.keyId, path, headers: { authorization: `Bearer ${await this.signer.token()}` }, report, context })
   }
 
-  async fetchReport (endpoint: AppleEndpoint, id: string, query: QueryValues): Promise<FetchedReport> {
+  /** `context` says whose request the calls are charged to. */
+  async fetchReport (endpoint: AppleEndpoint, id: string, query: QueryValues, context: CallContext): Promise<FetchedReport> {
     const search = upstreamQueryOf(endpoint, query)
     const grouping = endpoint.groupByUnlessFiltered
     if (grouping !== undefined && query[grouping.filter] === undefined) search.set('groupBy', grouping.groupBy)
     const path = upstreamPathOf(endpoint, id) + (search.size > 0 ? `?${search.toString()}` : '')
 
-    let response = await this.get(path, endpoint.report)
+    let response = await this.get(path, endpoint.report, context)
     if (response.status === 401) {
       // The token may have been revoked or the clock jumped: mint once more, try once more.
       this.signer.invalidate()
-      response = await this.get(path, endpoint.report)
+      response = await this.get(path, endpoint.report, context)
     }
     if (response.status === 200) {
       if (!isAppleMetricResponse.Check(response.json)) {

@@ -57,6 +57,8 @@ export interface AppleConfig {
   quotaReserve: number
   /** Most Apple calls in flight at once. */
   maxConcurrency: number
+  /** Most Apple calls waiting for a connection; more are refused at once (503 upstream_busy). */
+  maxPending: number
 }
 
 export function parseAppleConfig (env: Env): AppleConfig {
@@ -64,6 +66,7 @@ export function parseAppleConfig (env: Env): AppleConfig {
     baseUrl: baseUrl(env, 'APPLE_BASE_URL', 'https://api.appstoreconnect.apple.com'),
     credentials: appleCredentials(env),
     quotaReserve: integer(env, 'APPLE_QUOTA_RESERVE', 50, 0, 100_000),
-    maxConcurrency: integer(env, 'APPLE_MAX_CONCURRENCY', 4, 1, 64)
+    maxConcurrency: integer(env, 'APPLE_MAX_CONCURRENCY', 4, 1, 64),
+    maxPending: integer(env, 'APPLE_MAX_PENDING', 32, 0, 10_000)
   }
 }

@@ -3,7 +3,8 @@
  */
 import { generateKeyPair, exportPKCS8 } from 'jose'
 import type { Provider, RunningSimulator, SimulatorOptions } from '../../src/provider.js'
-import { AppleQuota, BackoffGate } from '../../src/upstream/budget.js'
+import { AppleQuota } from '../../src/upstream/budget.js'
+import { CallQueue } from '../../src/upstream/call-queue.js'
 import { UpstreamHttp } from '../../src/upstream/http.js'
 import { AppleClient } from './client.js'
 import { parseAppleConfig, type AppleConfig, type AppleCredentials } from './config.js'
@@ -12,6 +13,7 @@ import { createAppleSimulator, type AppleSimulator } from './simulator.js'
 import { AppleTokenSigner } from './token.js'
 
 const MINUTE_MS = 60_000
+const HOUR_MS = 60 * MINUTE_MS
 
 export interface RunningAppleSimulator extends RunningSimulator<AppleConfig>, AppleSimulator {
   /** A fresh key the simulator trusts. */
@@ -44,15 +46,19 @@ export const apple = {
     parse: parseAppleConfig,
     isConfigured: (cfg: AppleConfig) => cfg.credentials !== undefined
   },
-  createSource (cfg: AppleConfig, { dispatcher, now, timeoutMs, retries, observer }) {
+  createSource (cfg: AppleConfig, { dispatcher, now, timeoutMs, retries, observer, maxBackoffMs, backoff, shares }) {
     if (cfg.credentials === undefined) throw new Error('apple has no credentials')
     const quota = new AppleQuota(cfg.quotaReserve, MINUTE_MS, now)
     const guard = {
       provider: 'apple',
       budget: quota,
-      gate: new BackoffGate(10_000, 10 * MINUTE_MS, now),
+      gate: backoff(10_000),
       timeoutMs,
       ...retries,
+      maxBackoffMs,
+      // Apple's window is its hour, of what Apple last said it allows.
+      shares: shares(HOUR_MS, (key) => quota.hourlyLimit(key)),
+      queue: new CallQueue({ provider: 'apple', concurrency: cfg.maxConcurrency, maxPending: cfg.maxPending }),
       observer,
       onResponse: (key: string, response: { headers: Record<string, string | string[] | undefined> }) => { quota.observe(key, response.headers['x-rate-limit']) }
     }

@@ -46,6 +46,7 @@ export function normalizeApple (endpoint: AppleEndpoint, id: string, body: Apple
       for (const [upstreamName, value] of Object.entries(point.values)) {
         // null means "no value"; a value Apple adds later passes through under its own name.
         if (typeof value !== 'number') continue
+        if (!Number.isFinite(value)) throw invalid('a value is not a finite number')
         const def = known.get(upstreamName) ?? guessMetric(upstreamName)
         defs.set(def.name, def)
         metrics[def.name] = value
@@ -59,7 +60,7 @@ export function normalizeApple (endpoint: AppleEndpoint, id: string, body: Apple
     subject: { type: endpoint.subject.type, id },
     units: unitsOf(defs.values()),
     data,
-    totals: totalsOf(data, (name) => defs.get(name)?.additive ?? true),
+    totals: totalsOf(data, (name) => defs.get(name)?.additive ?? true, 'apple'),
     paging: { total: body.meta?.paging.total ?? body.data.length, limit: body.meta?.paging.limit ?? null },
     nextCursor: endpoint.paged ? nextCursorOf(body, baseUrl) : null
   }

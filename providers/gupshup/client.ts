@@ -17,6 +17,7 @@ import { statusError } from '../../src/upstream/status-error.js'
 import type { GupshupEndpoint } from './endpoints.js'
 import { dailyReport, dayRowsOf, rowsOf } from './normalize.js'
 import { unknownApp, type GupshupTokens } from './tokens.js'
+import type { CallContext } from '../../src/upstream-timing.js'
 
 const isGupshupMessage = Compile(Type.Object({ status: Type.Optional(Type.String()), message: Type.Optional(Type.String()) }))
 
@@ -42,15 +43,15 @@ export class GupshupClient implements Source<GupshupEndpoint> {
   }
 
   /** The days Gupshup has for the app in [from, to] (daily endpoints). */
-  async fetchDays (endpoint: GupshupEndpoint, appId: string, from: string, to: string): Promise<Map<string, DayRow>> {
-    return dayRowsOf(endpoint, await this.rows(endpoint, appId, { from, to }), { from, to })
+  async fetchDays (endpoint: GupshupEndpoint, appId: string, from: string, to: string, context: CallContext): Promise<Map<string, DayRow>> {
+    return dayRowsOf(endpoint, await this.rows(endpoint, appId, { from, to }, context), { from, to })
   }
 
   /** A whole report (the endpoints that are not cached per day). */
-  async fetchReport (endpoint: GupshupEndpoint, appId: string, query: QueryValues): Promise<FetchedReport> {
+  async fetchReport (endpoint: GupshupEndpoint, appId: string, query: QueryValues, context: CallContext): Promise<FetchedReport> {
     const today = isoDay(this.now())
     const range = endpoint.cache.rangeOf(query, today)
-    const days = dayRowsOf(endpoint, await this.rows(endpoint, appId, query), range)
+    const days = dayRowsOf(endpoint, await this.rows(endpoint, appId, query, context), range)
     return dailyReport(endpoint, appId, [...days])
   }
 
@@ -62,14 +63,14 @@ export class GupshupClient implements Source<GupshupEndpoint> {
     await this.http.close()
   }
 
-  private async rows (endpoint: GupshupEndpoint, appId: string, query: QueryValues): Promise<unknown[]> {
+  private async rows (endpoint: GupshupEndpoint, appId: string, query: QueryValues, context: CallContext): Promise<unknown[]> {
     const search = upstreamQueryOf(endpoint, query).toString()
     const path = upstreamPathOf(endpoint, appId) + (search === '' ? '' : `?${search}`)
-    const token = await this.tokens.tokenFor(appId)
-    let response = await this.get(path, token, endpoint.report)
+    const token = await this.tokens.tokenFor(appId, context)
+    let response = await this.get(path, token, endpoint.report, context)
     if (response.status === 401 && this.tokens.refused(appId, token)) {
       // A fetched app token was revoked: fetch it again, once, and try once more.
-      response = await this.get(path, await this.tokens.tokenFor(appId), endpoint.report)
+      response = await this.get(path, await this.tokens.tokenFor(appId, context), endpoint.report, context)
     }
     if (response.status !== 200) {
       throw statusError('gupshup', response, {
@@ -86,7 +87,7 @@ export class GupshupClient implements Source<GupshupEndpoint> {
     return rows
   }
 
-  private async get (path: string, token: string, report: string): Promise<UpstreamResponse> {
-    return await guardedGet({ http: this.http, guard: this.guard, key: budgetKeyOf(token), path, headers: { authorization: token }, report })
+  private async get (path: string, token: string, report: string, context: CallContext): Promise<UpstreamResponse> {
+    return await guardedGet({ http: this.http, guard: this.guard, key: budgetKeyOf(token), path, headers: { authorization: token }, report, context })
   }
 }

@@ -4,7 +4,7 @@
 import { rowOf, type CachePolicy, type ReportEndpoint } from '../../src/endpoint.js'
 import { metric } from '../../src/report.js'
 import { monthRange, rangeFromTo, today } from './normalize.js'
-import { APP_EXAMPLE, appParams, checkDateRange, monthQuery, noQuery, rangeQuery, padDates, padMonth } from './params.js'
+import { APP_EXAMPLE, appParams, checkDateRange, checkMonth, monthQuery, noQuery, rangeQuery, padDates, padMonth } from './params.js'
 
 export interface GupshupEndpoint extends ReportEndpoint {
   provider: 'gupshup'
@@ -79,6 +79,7 @@ export const gupshupEndpoints: GupshupEndpoint[] = [
     upstreamPath: '/partner/app/{id}/discount',
     querystring: monthQuery,
     normalize: padMonth,
+    check: checkMonth,
     query: { year: 'year', month: 'month' },
     paged: false,
     rows: { field: 'dailyAppDiscountList' },

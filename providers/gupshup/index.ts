@@ -3,7 +3,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Provider, RunningSimulator, SimulatorOptions } from '../../src/provider.js'
-import { BackoffGate } from '../../src/upstream/budget.js'
+import type { Budget } from '../../src/upstream/budget.js'
+import type { CallGuard } from '../../src/upstream/guarded-call.js'
 import { UpstreamHttp } from '../../src/upstream/http.js'
 import { GupshupClient } from './client.js'
 import { parseGupshupConfig, type GupshupConfig } from './config.js'
@@ -50,19 +51,30 @@ export const gupshup = {
     parse: parseGupshupConfig,
     isConfigured: (cfg: GupshupConfig) => Object.keys(cfg.appTokens).length > 0 || cfg.partner !== undefined
   },
-  createSource (cfg: GupshupConfig, { dispatcher, now, timeoutMs, retries, observer, budget }) {
+  createSource (cfg: GupshupConfig, { dispatcher, now, timeoutMs, retries, observer, budget, maxBackoffMs, backoff, shares }) {
     const http = new UpstreamHttp({ provider: 'gupshup', baseUrl: cfg.baseUrl, timeoutMs, dispatcher })
-    // Gupshup's partner login is limited to 10 a minute, like its app tokens.
-    const tokens = new GupshupTokens({ http, appTokens: cfg.appTokens, partner: cfg.partner, loginBudget: budget('login', 10, WINDOW_MS), now })
-    const guard = {
+    const guardOf = (calls: Budget, limit: number): CallGuard => ({
       provider: 'gupshup',
-      budget: budget('calls', cfg.rateLimitPerMinute, WINDOW_MS),
-      gate: new BackoffGate(MINUTE_MS, 10 * MINUTE_MS, now),
+      budget: calls,
+      gate: backoff(MINUTE_MS),
       timeoutMs,
       ...retries,
+      maxBackoffMs,
+      shares: shares(WINDOW_MS, () => limit),
       observer
-    }
-    return new GupshupClient(http, tokens, guard, now)
+    })
+    const limit = cfg.rateLimitPerMinute
+    // Gupshup's partner login is limited to 10 a minute, like its app tokens; so are the partner's token fetches here.
+    const tokens = new GupshupTokens({
+      http,
+      appTokens: cfg.appTokens,
+      partner: cfg.partner,
+      loginBudget: budget('login', 10, WINDOW_MS),
+      tokenGuard: guardOf(budget('tokens', limit, WINDOW_MS), limit),
+      observer,
+      now
+    })
+    return new GupshupClient(http, tokens, guardOf(budget('calls', limit, WINDOW_MS), limit), now)
   },
   simulator: { start: startSimulator }
 } as const satisfies Provider<'gupshup', GupshupConfig, GupshupEndpoint>

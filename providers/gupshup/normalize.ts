@@ -95,7 +95,7 @@ export function dailyReport (endpoint: GupshupEndpoint, appId: string, days: Arr
     subject: { type: endpoint.subject.type, id: appId },
     units: unitsOf(byName.values(), [...currencies][0]),
     data,
-    totals: totalsOf(data, (name) => byName.get(name)?.additive ?? false),
+    totals: totalsOf(data, (name) => byName.get(name)?.additive ?? false, 'gupshup'),
     paging: { total: data.length, limit: null },
     nextCursor: null
   }

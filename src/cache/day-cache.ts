@@ -33,11 +33,13 @@ export interface DayRequest {
   from: string
   to: string
   load: WindowLoader
-  /** Freshness of a day's figures; 0 disables caching. */
-  ttlMsOf: (day: string) => number
+  /** Freshness of a day's figures (`empty`: the upstream had nothing for it); 0 disables caching. */
+  ttlMsOf: (day: string, empty: boolean) => number
   /** Days after this are not asked for (nothing happened yet) and not cached. */
   lastFetchable: string
   forceRefresh?: boolean
+  /** A forced refresh leaves days younger than this as they are (a floor against refresh floods). */
+  refreshFloorMs?: number
   /** A background refresh (after a STALE answer) failed. */
   onBackgroundError?: (error: unknown) => void
 }
@@ -91,7 +93,9 @@ export class DayCache {
       const entry = this.lru.get(`${scope}/${day}`)
       if (entry !== undefined) cached.set(day, entry)
     }
-    const isFresh = (entry: DayEntry | undefined): boolean => entry !== undefined && !forceRefresh && now < entry.storedAt + entry.ttlMs
+    const floorMs = request.refreshFloorMs ?? 0
+    const isFresh = (entry: DayEntry | undefined): boolean => entry !== undefined && now < entry.storedAt + entry.ttlMs &&
+      (!forceRefresh || now - entry.storedAt < floorMs)
     const needed = all.filter((day) => day <= request.lastFetchable && !isFresh(cached.get(day)))
     const fetched = needed.length === 0 ? undefined : this.fetch(request, needed)
     const staleCovers = needed.every((day) => cached.has(day))
@@ -117,8 +121,9 @@ export class DayCache {
     let freshMs = Number.POSITIVE_INFINITY
     const days: Array<[string, DayRow | null]> = all.map((day) => {
       if (got.has(day)) {
-        freshMs = Math.min(freshMs, request.ttlMsOf(day))
-        return [day, got.get(day) ?? null]
+        const row = got.get(day) ?? null
+        freshMs = Math.min(freshMs, request.ttlMsOf(day, row === null))
+        return [day, row]
       }
       const entry = cached.get(day)
       if (entry === undefined) return [day, null] // after lastFetchable: nothing yet
@@ -148,7 +153,8 @@ export class DayCache {
       const key = `${request.scope}/${day}`
       if (day > request.lastFetchable || this.inflight.has(key)) return false
       const entry = this.lru.peek(key)
-      return entry === undefined || request.forceRefresh === true || now >= entry.storedAt + entry.ttlMs
+      const forced = request.forceRefresh === true && now - (entry?.storedAt ?? 0) >= (request.refreshFloorMs ?? 0)
+      return entry === undefined || forced || now >= entry.storedAt + entry.ttlMs
     }
     for (const day of needed) {
       const inflight = this.inflight.get(`${request.scope}/${day}`)
@@ -179,10 +185,12 @@ export class DayCache {
       days.forEach((day, index) => {
         const row = rows.get(day) ?? null
         result.set(day, row)
-        const ttlMs = request.ttlMsOf(day)
+        const ttlMs = request.ttlMsOf(day, row === null)
         if (ttlMs > 0) {
           const size = keys[index].length + ENTRY_OVERHEAD_BYTES + (row === null ? 0 : JSON.stringify(row).length)
-          this.lru.set(keys[index], { row, storedAt, ttlMs }, { ttl: ttlMs + this.maxStaleMs, size })
+          // An empty day is re-checked sooner, but stands in for a failing upstream as long as any day.
+          const keepMs = Math.max(ttlMs, request.ttlMsOf(day, false)) + this.maxStaleMs
+          this.lru.set(keys[index], { row, storedAt, ttlMs }, { ttl: keepMs, size })
         }
       })
       return result

@@ -2,7 +2,8 @@
  * The response cache: serialized reports in an LRU bounded by bytes.
  * lru-cache's `fetch` does the hard parts: concurrent misses of one key make
  * one upstream call, and an expired entry is answered at once while one
- * background refresh runs (stale-while-revalidate).
+ * background refresh runs (stale-while-revalidate). Every caller joined to a
+ * failed fetch gets that fetch's own error.
  */
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
@@ -44,12 +45,20 @@ export class ReportCache {
   private readonly sharedWaitMs: number
   /** Entries another replica fetched: answered as hits, since no upstream call was made for them. */
   private readonly fromShared = new WeakSet<CachedReport>()
+  /**
+   * The error of each key's last failed load. lru-cache tells only the caller
+   * that started a fetch why it failed (`status.fetchError`); the callers
+   * joined to it read the same error here.
+   */
+  private readonly failures = new LRUCache<string, { error: unknown }>({ max: 1000 })
+  readonly maxBytes: number
 
   constructor (options: ReportCacheOptions) {
     this.now = options.now ?? Date.now
     this.maxStaleMs = options.maxStaleMs
     this.shared = options.shared
     this.sharedWaitMs = options.sharedWaitMs ?? 10_000
+    this.maxBytes = options.maxBytes
     this.lru = new LRUCache<string, CachedReport, LoadContext>({
       maxSize: options.maxBytes,
       sizeCalculation: (entry, key) => Buffer.byteLength(entry.body) + key.length + ENTRY_OVERHEAD_BYTES,
@@ -60,7 +69,14 @@ export class ReportCache {
       // Read the clock on every check: a cached reading would blur TTLs under a test's fake clock.
       ttlResolution: 0,
       fetchMethod: async (key, _stale, { context, options }) => {
-        const entry = await this.load(key, context)
+        let entry: CachedReport
+        try {
+          entry = await this.load(key, context)
+        } catch (error) {
+          this.failures.set(key, { error })
+          throw error
+        }
+        this.failures.delete(key)
         // A report from another replica keeps its age: it stays fresh only for what is left.
         options.ttl = Math.max(1, entry.storedAt + entry.ttlMs - this.now())
         return entry
@@ -72,9 +88,13 @@ export class ReportCache {
    * The cached report under `key`, loading it with `load` when missing or
    * expired. A `ttlMs` of 0 disables caching for this call.
    */
-  async fetch (key: string, ttlMs: number, load: () => Promise<string>, forceRefresh = false): Promise<CacheAnswer> {
+  async fetch (key: string, ttlMs: number, load: () => Promise<string>, forceRefresh = false, refreshFloorMs = 0): Promise<CacheAnswer> {
     if (ttlMs <= 0) return this.answerOf(this.entryOf(await load(), 0), 'MISS')
-    if (!forceRefresh) {
+    if (forceRefresh) {
+      // A forced refresh of an entry younger than the floor is answered from the cache: no refresh floods.
+      const young = this.lru.peek(key, { allowStale: true })
+      if (young !== undefined && this.now() - young.storedAt < refreshFloorMs && this.now() < young.storedAt + young.ttlMs) return this.answerOf(young, 'HIT')
+    } else {
       // The hot path: a fresh entry is answered without fetch's machinery.
       const fresh = this.lru.get(key, { allowStale: false, noDeleteOnStaleGet: true })
       if (fresh !== undefined) return this.answerOf(fresh, 'HIT')
@@ -87,7 +107,7 @@ export class ReportCache {
     const entry = await this.lru.fetch(key, { context: { load, ttlMs, forceRefresh }, status, forceRefresh, allowStale: !forceRefresh })
     // With allowStaleOnFetchRejection, a failed load with nothing stale to fall back on
     // resolves undefined; the load's own error is the answer.
-    if (entry === undefined) throw status.fetchError ?? new Error(`cache fetch of ${key} resolved nothing`)
+    if (entry === undefined) throw status.fetchError ?? this.failures.get(key)?.error ?? new Error(`cache fetch of ${key} resolved nothing`)
     const outcome: CacheOutcome = status.returnedStale === true ? 'STALE' : status.fetch === 'hit' || this.fromShared.has(entry) ? 'HIT' : 'MISS'
     return this.answerOf(entry, outcome)
   }
@@ -115,6 +135,11 @@ export class ReportCache {
     } finally {
       await this.shared.unlock(key)
     }
+  }
+
+  /** Whether a body of `bytes` under `key` can be kept at all (lru-cache drops larger ones unstored). */
+  fits (key: string, bytes: number): boolean {
+    return bytes + key.length + ENTRY_OVERHEAD_BYTES <= this.maxBytes
   }
 
   /** Entries held, and their counted bytes. */

@@ -9,6 +9,8 @@ export interface Refusal { retryAfterMs: number }
 export interface Budget {
   /** Takes one call from the budget of `key`, or says how long to wait. */
   tryAcquire: (key: string) => Refusal | undefined | Promise<Refusal | undefined>
+  /** A call taken from the budget has ended (answered, failed or never started). */
+  settle?: (key: string) => void
 }
 
 /**
@@ -52,13 +54,21 @@ export function parseRateLimitHeader (header: string | string[] | undefined): Re
   return figures
 }
 
+/** What Apple allows an hour when it has not said yet. */
+export const APPLE_HOURLY_LIMIT = 3600
+
 /**
  * Apple's quota, as Apple last reported it in `X-Rate-Limit` (any
- * `*-rem` figure, per hour or per minute). Below the reserve, no call is
- * made until `probeAfterMs` has passed; the next answer then brings new figures.
+ * `*-rem` figure, per hour or per minute), less the calls taken since and
+ * not yet answered: a call counts when it is queued, not when Apple sees it,
+ * so a burst of cold requests cannot run past the reserve. Below the
+ * reserve, no call is made until `probeAfterMs` has passed; the next answer
+ * then brings new figures.
  */
 export class AppleQuota implements Budget {
   private readonly latest = new Map<string, { remaining: number, seenAt: number, figures: Record<string, number> }>()
+  /** Calls taken from the budget and not yet answered, per key. */
+  private readonly outstanding = new Map<string, number>()
   private readonly reserve: number
   private readonly probeAfterMs: number
   private readonly now: () => number
@@ -80,13 +90,31 @@ export class AppleQuota implements Budget {
     return this.latest.get(key)?.figures
   }
 
+  /** Apple's hourly limit for `key`, as it last said (3,600 until it does). */
+  hourlyLimit (key: string): number {
+    return this.latest.get(key)?.figures['user-hour-lim'] ?? APPLE_HOURLY_LIMIT
+  }
+
   tryAcquire (key: string): Refusal | undefined {
     const latest = this.latest.get(key)
-    if (latest === undefined || latest.remaining > this.reserve) return undefined
+    const outstanding = this.outstanding.get(key) ?? 0
+    const remaining = (latest?.remaining ?? APPLE_HOURLY_LIMIT) - outstanding
+    if (remaining > this.reserve) return this.take(key)
+    // Calls in flight will bring new figures within moments; until then, wait for them.
+    if (latest === undefined || outstanding > 0) return { retryAfterMs: 1000 }
     const waitMs = latest.seenAt + this.probeAfterMs - this.now()
     if (waitMs > 0) return { retryAfterMs: waitMs }
     // Probe once: the answer refreshes the figures.
     latest.seenAt = this.now()
+    return this.take(key)
+  }
+
+  settle (key: string): void {
+    this.outstanding.set(key, Math.max(0, (this.outstanding.get(key) ?? 0) - 1))
+  }
+
+  private take (key: string): undefined {
+    this.outstanding.set(key, (this.outstanding.get(key) ?? 0) + 1)
     return undefined
   }
 }

@@ -76,10 +76,10 @@ export const meter = {
     const http = new UpstreamHttp({ provider: 'meter', baseUrl: cfg.baseUrl, timeoutMs, dispatcher })
     const guard = { provider: 'meter', budget: budget('calls', 100, 60_000), gate: new BackoffGate(60_000, 600_000, now), timeoutMs, ...retries, observer }
     return {
-      async fetchReport (endpoint, id, query) {
+      async fetchReport (endpoint, id, query, context) {
         const search = upstreamQueryOf(endpoint, query).toString()
         const path = `${upstreamPathOf(endpoint, id)}?${search}`
-        const response = await guardedGet({ http, guard, key: 'token', path, headers: { authorization: `Bearer ${cfg.token ?? ''}` }, report: endpoint.report })
+        const response = await guardedGet({ http, guard, key: 'token', path, headers: { authorization: `Bearer ${cfg.token ?? ''}` }, report: endpoint.report, context })
         if (response.status !== 200) throw statusError('meter', response, { notFound: `meter has no account '${id}'.`, credential: 'the Meter token' })
         const body = response.json as { sent?: unknown }
         if (typeof body.sent !== 'number') throw new UpstreamInvalidResponseError('meter', 'meter sent no count.')
@@ -91,7 +91,7 @@ export const meter = {
           subject: { type: endpoint.subject.type, id },
           units: unitsOf(endpoint.metrics),
           data,
-          totals: totalsOf(data, () => true),
+          totals: totalsOf(data, () => true, 'meter'),
           paging: { total: 1, limit: null },
           nextCursor: null
         }
