@@ -6,12 +6,15 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { GatewayError, NotFoundError } from '../src/errors.js'
 import { gatewayErrorOf, problemOf } from '../src/problem.js'
+import { closeConnectionIfShuttingDown } from './graceful-close.js'
 
 const pathOf = (request: FastifyRequest): string => request.url.split('?')[0]
 
 /** Answers `error` as a problem; also used for errors Fastify meets before routing (`frameworkErrors`). */
 export function sendProblem (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const problem = gatewayErrorOf(error)
+  // The docs' static files refuse a path outside their folder with a plain 403: to a caller, no such file.
+  const refusedPath = !(error instanceof GatewayError) && (error as { statusCode?: number }).statusCode === 403
+  const problem = refusedPath ? new NotFoundError(`No file ${pathOf(request)}.`) : gatewayErrorOf(error)
   if (problem.status >= 500 && !(error instanceof GatewayError)) {
     request.log.error({ err: error }, 'unexpected error')
   } else if (problem.status >= 500 || problem.code.startsWith('upstream_')) {
@@ -19,6 +22,7 @@ export function sendProblem (error: unknown, request: FastifyRequest, reply: Fas
     request.log.warn({ code: problem.code, provider: problem.provider, detail: problem.detail }, 'upstream failure')
   }
   if (problem.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.retryAfterSeconds))
+  closeConnectionIfShuttingDown(reply)
   return reply.code(problem.status).type('application/problem+json').send(problemOf(problem, request.id, pathOf(request)))
 }
 

@@ -1,8 +1,11 @@
 /**
  * One JSON log line per request (with the upstream calls made for it and
- * their time), and the request id echoed to the caller.
+ * their time), the request's metrics, and the request id echoed to the
+ * caller. One onRequest and one onResponse hook do all of it, and the body
+ * refusal: each hook Fastify runs costs every request.
  */
 import fp from 'fastify-plugin'
+import { GatewayError } from '../src/errors.js'
 import { startTally, type UpstreamTally } from '../src/upstream-timing.js'
 
 declare module 'fastify' {
@@ -15,24 +18,34 @@ declare module 'fastify' {
 // Callback-style hooks: they run on every request, and skip a promise each.
 export default fp(async function requestLog (fastify) {
   fastify.decorateRequest('upstreamTally', null)
+  const { requestAnswered } = fastify.gatewayMetrics
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
     request.upstreamTally = startTally()
+    // Every route is a GET: a request that carries a body is refused before anything reads it.
+    const { 'content-length': length, 'transfer-encoding': encoding } = request.headers
+    if ((length !== undefined && length !== '0') || encoding !== undefined) {
+      done(new GatewayError({ status: 400, code: 'body_not_allowed', title: 'Body not allowed', detail: `${request.method} requests to this gateway take no body.` }))
+      return
+    }
     done()
   })
   fastify.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url
+    const cache = reply.getHeader('x-cache')
+    requestAnswered(route ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000, cache)
     request.log.info({
       method: request.method,
       url: request.url,
-      route: request.routeOptions.url,
+      route,
       // The verified key's name (never the key); absent when the gateway has no keys.
       caller: request.caller === '' ? undefined : request.caller,
       statusCode: reply.statusCode,
       durationMs: Math.round(reply.elapsedTime * 100) / 100,
-      cache: reply.getHeader('x-cache'),
+      cache,
       upstreamCalls: request.upstreamTally?.calls ?? 0,
       upstreamMs: Math.round((request.upstreamTally?.ms ?? 0) * 100) / 100
     }, 'request')
     done()
   })
-}, { name: 'request-log' })
+}, { name: 'request-log', dependencies: ['metrics'] })

@@ -51,6 +51,23 @@ export interface Config {
   /** Every route served under this path (`/usage-gateway`), for a front that forwards paths as they are. */
   routePrefix: string
   cache: { ttlOverrideSeconds?: number, maxBytes: number, staleIfErrorSeconds: number }
+  /** Socket limits and shutdown timing (README, Operations). */
+  server: ServerLimits
+  /** /metrics: a bearer key that guards it, and/or a port of its own (then not served on the main port). */
+  metrics: { apiKey?: string, port?: number }
+}
+
+export interface ServerLimits {
+  /** Time allowed for a request's headers; slower or idle new sockets are closed (408). */
+  headersTimeoutMs: number
+  /** Idle keep-alive sockets close after this: keep it below a fronting proxy's (AWS ALB: 60 s). */
+  keepAliveTimeoutMs: number
+  /** Open sockets at most; further ones are closed at once, logged and counted. Below the file limit. */
+  maxConnections: number
+  /** After SIGTERM: /ready answers 503 and the listener keeps answering this long. */
+  shutdownDrainMs: number
+  /** Then in-flight requests get this long to finish (never shorter than UPSTREAM_TIMEOUT_MS plus a second). */
+  shutdownGraceMs: number
 }
 
 /** A gateway API key and its name (`GATEWAY_API_KEYS=name=key`, or `key<position>` when unnamed). */
@@ -209,6 +226,24 @@ function apiKeys (env: Env, production: boolean): ApiKey[] {
   return keys
 }
 
+function serverLimits (env: Env, upstreamTimeoutMs: number): ServerLimits {
+  return {
+    headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 120_000),
+    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
+    maxConnections: integer(env, 'MAX_CONNECTIONS', 900, 1, 1_000_000),
+    shutdownDrainMs: integer(env, 'SHUTDOWN_DRAIN_MS', 5_000, 0, 600_000),
+    // An in-flight upstream call may take the whole upstream timeout: the grace covers it.
+    shutdownGraceMs: Math.max(integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000), upstreamTimeoutMs + 1_000)
+  }
+}
+
+function metrics (env: Env): { apiKey?: string, port?: number } {
+  const apiKey = value(env, 'METRICS_API_KEY')
+  if (apiKey !== undefined && apiKey.length < 16) throw new ConfigError('METRICS_API_KEY', 'must be at least 16 characters')
+  const port = value(env, 'METRICS_PORT') === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 0, 65535)
+  return { apiKey, port }
+}
+
 function routePrefix (env: Env): string {
   const raw = value(env, 'ROUTE_PREFIX')
   if (raw === undefined || raw === '/') return ''
@@ -246,6 +281,7 @@ export function loadConfig (env: Env = process.env): Config {
   const logLevel = value(env, 'LOG_LEVEL') ?? 'info'
   if (!LOG_LEVELS.has(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${[...LOG_LEVELS].join(', ')}`)
   const ttl = value(env, 'CACHE_TTL_SECONDS')
+  const upstreamTimeoutMs = integer(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000)
   return {
     host: value(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 3000, 0, 65535),
@@ -265,7 +301,7 @@ export function loadConfig (env: Env = process.env): Config {
     },
     apiKeys: apiKeys(env, production),
     rateLimitPerMinute: integer(env, 'GATEWAY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
-    upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000),
+    upstreamTimeoutMs,
     maxPages: integer(env, 'MAX_PAGES', 50, 1, 1000),
     trustProxy: trustProxy(env),
     redisUrl: redisUrl(env),
@@ -275,6 +311,8 @@ export function loadConfig (env: Env = process.env): Config {
       ttlOverrideSeconds: ttl === undefined ? undefined : integer(env, 'CACHE_TTL_SECONDS', 0, 0, 31 * 86400),
       maxBytes: bytes(env, 'CACHE_MAX_BYTES', 64 * 1024 * 1024),
       staleIfErrorSeconds: integer(env, 'CACHE_STALE_IF_ERROR_SECONDS', 86_400, 0, 31 * 86400)
-    }
+    },
+    server: serverLimits(env, upstreamTimeoutMs),
+    metrics: metrics(env)
   }
 }
