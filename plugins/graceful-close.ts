@@ -2,10 +2,11 @@
  * Graceful shutdown, the part Fastify leaves to us. `fastify.shutdown`
  * says whether SIGTERM has come (`draining`: /ready answers 503 while the
  * listener still serves) and whether the server is closing. From then on,
- * report and error answers say `Connection: close`, so their keep-alive
- * sockets end with them (Node does not, and Fastify only does so for requests
- * that arrive after close). This is checked where those answers are built,
- * not in an onSend hook that would run on every request.
+ * answers say `Connection: close`, so their keep-alive sockets end with them
+ * (Node does not, and Fastify only does so for requests that arrive after
+ * close). Checked in the request log's onRequest hook (requests that start
+ * after SIGTERM) and where report and error answers are built (requests in
+ * flight before it), not in an onSend hook of its own on every request.
  */
 import fp from 'fastify-plugin'
 import type { FastifyReply } from 'fastify'

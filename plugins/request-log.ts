@@ -7,6 +7,7 @@
 import fp from 'fastify-plugin'
 import { GatewayError } from '../src/errors.js'
 import { startTally, type UpstreamTally } from '../src/upstream-timing.js'
+import { closeConnectionIfShuttingDown } from './graceful-close.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,6 +23,7 @@ export default fp(async function requestLog (fastify) {
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
     request.upstreamTally = startTally()
+    closeConnectionIfShuttingDown(reply)
     // Every route is a GET: a request that carries a body is refused before anything reads it.
     const { 'content-length': length, 'transfer-encoding': encoding } = request.headers
     if ((length !== undefined && length !== '0') || encoding !== undefined) {
@@ -48,4 +50,4 @@ export default fp(async function requestLog (fastify) {
     }, 'request')
     done()
   })
-}, { name: 'request-log', dependencies: ['metrics'] })
+}, { name: 'request-log', dependencies: ['metrics', 'graceful-close'] })

@@ -113,8 +113,8 @@ export function serverOptions (config: Config, logStream?: LogStream): FastifyHt
 const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(errorHandler)
   await fastify.register(metrics)
-  await fastify.register(requestLog)
   await fastify.register(gracefulClose)
+  await fastify.register(requestLog)
   await fastify.register(swagger, { publicBaseUrl: options.config.publicBaseUrl })
   await fastify.register(swaggerUi, { prefix: options.config.routePrefix })
   await fastify.register(auth, { apiKeys: options.config.apiKeys })
