@@ -20,6 +20,9 @@ declare module 'fastify' {
 export default fp(async function requestLog (fastify) {
   fastify.decorateRequest('upstreamTally', null)
   const { requestAnswered } = fastify.gatewayMetrics
+  // The request line's fields are fixed and hold no secret, so it skips the redaction every other line gets:
+  // with its wildcard paths, redaction cost more than the rest of the line (12.8 against 3.4 µs, bench/RESULTS.md).
+  const lines = fastify.log.child({}, { redact: [] })
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
     request.upstreamTally = startTally()
@@ -36,7 +39,8 @@ export default fp(async function requestLog (fastify) {
     const route = request.routeOptions.url
     const cache = reply.getHeader('x-cache')
     requestAnswered(route ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000, cache)
-    request.log.info({
+    lines.info({
+      requestId: request.id,
       method: request.method,
       url: request.url,
       route,

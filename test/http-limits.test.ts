@@ -7,6 +7,7 @@ import { connect, type Socket } from 'node:net'
 import { once } from 'node:events'
 import t from 'tap'
 import { request } from 'undici'
+import { loadConfig } from '../src/config.js'
 import { APPLE_BUILD, simulatedGateway } from './helpers.js'
 
 const GROUP = 'a1b2c3d4-0000-4000-8000-000000000001'
@@ -89,4 +90,13 @@ t.test('a docs path climbing out of the static folder is a 404 problem, not a 50
     t.equal(res.json().code, 'not_found')
   }
   t.notOk(logs.some((line) => line.level === 50), 'no error logged')
+})
+
+t.test('socket and shutdown settings: defaults, the grace raised to the upstream timeout, a short metrics key refused', async (t) => {
+  t.same(loadConfig({}).server, { headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, maxConnections: 900, shutdownDrainMs: 5_000, shutdownGraceMs: 11_000 })
+  t.equal(loadConfig({ UPSTREAM_TIMEOUT_MS: '30000', SHUTDOWN_GRACE_MS: '5000' }).server.shutdownGraceMs, 31_000, 'in-flight calls may take the whole upstream timeout')
+  t.equal(loadConfig({ SHUTDOWN_GRACE_MS: '60000' }).server.shutdownGraceMs, 60_000)
+  t.throws(() => loadConfig({ METRICS_API_KEY: 'short' }), /METRICS_API_KEY must be at least 16 characters/)
+  t.throws(() => loadConfig({ MAX_CONNECTIONS: '0' }), /MAX_CONNECTIONS must be a whole number/)
+  t.same(loadConfig({ METRICS_PORT: '9464' }).metrics, { apiKey: undefined, port: 9464 })
 })
