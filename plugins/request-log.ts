@@ -27,6 +27,11 @@ export default fp(async function requestLog (fastify) {
     reply.header('x-request-id', request.id)
     request.upstreamTally = startTally()
     closeConnectionIfShuttingDown(reply)
+    // Fastify's own 503 while closing is not a problem and is not logged: this one is both.
+    if (request.server.shutdown.closing) {
+      done(new GatewayError({ status: 503, code: 'shutting_down', title: 'Shutting down', detail: 'This instance is shutting down; retry, and another will answer.', retryAfterSeconds: 1 }))
+      return
+    }
     // Every route is a GET: a request that carries a body is refused before anything reads it.
     const { 'content-length': length, 'transfer-encoding': encoding } = request.headers
     if ((length !== undefined && length !== '0') || encoding !== undefined) {

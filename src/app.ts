@@ -96,7 +96,8 @@ export function serverOptions (config: Config, logStream?: LogStream): FastifyHt
     // Ids are at most 100 characters; longer ones must reach the schema (400), not the router (404).
     routerOptions: { maxParamLength: 1000 },
     bodyLimit: 4096,
-    return503OnClosing: true,
+    // Requests met while closing get a 503 problem from plugins/request-log.ts instead of Fastify's plain JSON.
+    return503OnClosing: false,
     // Idle and slow-header sockets go after headersTimeout (checked every second, not Node's 30 s);
     // keep-alive sockets after keepAliveTimeout, below a fronting proxy's so it never reuses a closed one.
     http: { headersTimeout: config.server.headersTimeoutMs, connectionsCheckingInterval: 1000 },
