@@ -16,7 +16,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -210,6 +210,8 @@ end
 } finally {
   for (const child of children) child.kill('SIGTERM')
   await Promise.all(children.map(async (child) => { if (child.exitCode === null) await once(child, 'exit') }))
+  // The gateway's log and the wrk script: hundreds of thousands of lines, of no use once counted.
+  rmSync(work, { recursive: true, force: true })
 }
 
 if (process.env.BENCH_ONLY !== 'hits') await memoryFigures()
