@@ -1,200 +1,253 @@
 /**
- * npm run bench: measures the gateway against its targets on this machine,
- * prints a table and writes bench/RESULTS.md. Ratios come from one run;
- * absolute times on a shared machine mean little.
+ * npm run bench: the cache-hit path against a bare Fastify route, the way
+ * issue 12 measures it, plus the cold-miss and memory figures; writes
+ * bench/RESULTS.md.
+ *
+ * - wrk (Debian's package; 1 thread, 64 connections) pinned to core 0, the
+ *   server under test pinned to core 1 with taskset.
+ * - The gateway runs as `npm start` runs it in production: `node
+ *   dist/app/server.js`, NODE_ENV=production, LOG_LEVEL=info, stdout to a
+ *   file, two API keys, the inbound limit on. The upstreams run in a process
+ *   of their own (bench/upstream.ts); the bare route in another (bench/bare.ts).
+ * - 200 distinct cached build reports asked in rotation with a valid key;
+ *   BENCH_ROUNDS (4) interleaved rounds of BENCH_SECONDS (5), alternating
+ *   which side goes first; the median ratio and each round's figures, and
+ *   server CPU per request from /proc (steadier than req/s on a busy machine).
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
-import { cpus, totalmem } from 'node:os'
-import autocannon from 'autocannon'
-import { buildApp } from '../app/app.js'
-import { loadConfig, providers } from '../providers/index.js'
-import type { SimulatorsOf } from '../src/provider.js'
-import { startSimulators } from '../src/simulators.js'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { request } from 'undici'
 
-const here = new URL('.', import.meta.url)
-const seconds = Number(process.env.BENCH_SECONDS ?? 10)
-const budgetSeconds = Number(process.env.BENCH_BUDGET_SECONDS ?? 60)
-const rows: Array<[string, string, string, string]> = []
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+const root = new URL('../..', import.meta.url).pathname
+const rounds = Number(process.env.BENCH_ROUNDS ?? 4)
+const seconds = Number(process.env.BENCH_SECONDS ?? 5)
+const REPORTS = 200
+const KEYS = { bench: 'bench-key-0123456789abcdef', other: 'other-key-0123456789abcdef' }
+const work = mkdtempSync(join(tmpdir(), 'gateway-bench-'))
+const children: ChildProcess[] = []
 const log = (text: string): void => { process.stderr.write(`${text}\n`) }
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
 
-async function childLine (script: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<{ child: ReturnType<typeof spawn>, line: any }> {
-  const child = spawn(process.execPath, [...nodeArgs, new URL(script, here).pathname], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+function requireTools (): void {
+  for (const [tool, pkg] of [['wrk', 'wrk'], ['taskset', 'util-linux']]) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0) continue
+    log(`bench: ${tool} is missing; installing Debian's ${pkg} package (apt-get install -y ${pkg})…`)
+    if (spawnSync('apt-get', ['install', '-y', pkg], { stdio: 'inherit' }).status !== 0) {
+      throw new Error(`${tool} is missing: install it with \`sudo apt-get install -y ${pkg}\` and run npm run bench again`)
+    }
+  }
+}
+
+/** A child pinned to `core`, whose first stdout line is JSON (or, with a log file, a line matching `ready`). */
+async function start (core: number, args: string[], env: Record<string, string>, stdoutFile?: string): Promise<{ child: ChildProcess, line: any }> {
+  const out = stdoutFile === undefined ? 'pipe' : (await import('node:fs')).openSync(stdoutFile, 'w')
+  const child = spawn('taskset', ['-c', String(core), process.execPath, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', out, 'inherit'] })
+  children.push(child)
+  const exited = once(child, 'exit').then(([code]) => { throw new Error(`${args.join(' ')} exited with ${String(code)}`) })
+  if (stdoutFile !== undefined) {
+    const listening = (async () => {
+      for (;;) {
+        const match = /Server listening at (http:\/\/[\d.:]+)/.exec(readFileSync(stdoutFile, 'utf8'))
+        if (match !== null) return { url: match[1] }
+        await sleep(100)
+      }
+    })()
+    return { child, line: await Promise.race([listening, exited]) }
+  }
   let buffer = ''
-  const line = await new Promise<string>((resolve, reject) => {
+  const line = new Promise<string>((resolve) => {
     child.stdout?.on('data', (chunk: Buffer) => {
       buffer += chunk.toString()
       if (buffer.includes('\n')) resolve(buffer.split('\n')[0])
     })
-    child.once('exit', (code) => { reject(new Error(`${script} exited with ${String(code)}`)) })
   })
-  return { child, line: JSON.parse(line) }
+  return { child, line: JSON.parse(await Promise.race([line, exited])) }
 }
 
-interface Load { rps: number, p99: number, cpuMicrosPerRequest: number }
-
-async function load (url: string, duration: number, cpuUrl?: string): Promise<Load> {
-  const cpu = async (): Promise<number> => cpuUrl === undefined ? 0 : ((await (await fetch(cpuUrl)).json()) as { micros: number }).micros
-  const before = await cpu()
-  const result = await autocannon({ url, connections: 50, duration })
-  const after = await cpu()
-  return { rps: result.requests.average, p99: result.latency.p99, cpuMicrosPerRequest: (after - before) / Math.max(1, result.requests.total) }
+/** User + system CPU seconds a process has used, from /proc. */
+function cpuSeconds (pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
-/** 1. Cache hits against a bare Fastify route with the same body, alternating, in one child process. */
-async function hitThroughput (logLevel: string): Promise<void> {
-  const { child, line } = await childLine('servers.js', { LOG_LEVEL: logLevel })
-  try {
-    await load(line.gateway, 2)
-    await load(line.bare, 2)
-    const gateway: Load[] = []
-    const bare: Load[] = []
-    for (let round = 0; round < 2; round++) {
-      bare.push(await load(line.bare, seconds, line.cpu))
-      gateway.push(await load(line.gateway, seconds, line.cpu))
-    }
-    const summary = (runs: Load[]): Load => ({ rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)), cpuMicrosPerRequest: median(runs.map((r) => r.cpuMicrosPerRequest)) })
-    const g = summary(gateway)
-    const b = summary(bare)
-    const label = `cache hit vs bare Fastify (gateway log level ${logLevel}, ${line.bytes} B body)`
-    const verdict = (ratio: number): string => ratio >= 0.8 ? 'met' : 'NOT met'
-    rows.push([label, 'throughput ratio ≥ 0.8', `${(g.rps / b.rps).toFixed(2)} (gateway ${Math.round(g.rps)}, bare ${Math.round(b.rps)} req/s)`, verdict(g.rps / b.rps)])
-    rows.push([label, 'p99 latency ratio (bare / gateway) ≥ 0.8', `${(b.p99 / g.p99).toFixed(2)} (gateway ${g.p99}, bare ${b.p99} ms)`, verdict(b.p99 / g.p99)])
-    rows.push([label, 'server CPU per request ratio (bare / gateway)', `${(b.cpuMicrosPerRequest / g.cpuMicrosPerRequest).toFixed(2)} (gateway ${g.cpuMicrosPerRequest.toFixed(1)}, bare ${b.cpuMicrosPerRequest.toFixed(1)} µs)`, 'context'])
-  } finally {
-    child.kill('SIGTERM')
-    await once(child, 'exit')
-  }
-}
+interface Run { rps: number, p99Ms: number, cpuMicrosPerRequest: number, requests: number }
 
-type Simulators = SimulatorsOf<typeof providers>
+const toMs = (value: string, unit: string): number => Number(value) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[unit]
 
-async function withGateway<T> (env: Record<string, string>, run: (base: string, sims: Simulators) => Promise<T>): Promise<T> {
-  const running = await startSimulators(loadConfig({ LOG_LEVEL: 'silent', GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000', ...env }), providers)
-  const { config, simulators: sims } = running
-  const app = await buildApp({ config }, { logStream: { write: () => {} } })
-  const base = await app.listen({ host: '127.0.0.1', port: 0 })
-  try {
-    return await run(base, sims)
-  } finally {
-    await app.close()
-    await running.close()
-  }
-}
-
-/** 2. Cold misses: gateway latency minus the upstream's own, over distinct reports. */
-async function coldMissOverhead (): Promise<void> {
-  await withGateway({}, async (base, sims) => {
-    const token = await sims.apple.token()
-    const direct: number[] = []
-    const viaGateway: number[] = []
-    const time = async (url: string, headers: Record<string, string> = {}): Promise<number> => {
-      const started = performance.now()
-      const res = await fetch(url, { headers })
-      await res.arrayBuffer()
-      if (res.status !== 200) throw new Error(`${url}: ${res.status}`)
-      return performance.now() - started
-    }
-    let n = 0
-    for (const period of ['P7D', 'P30D', 'P90D', 'P365D']) {
-      for (let limit = 1; limit <= 100; limit++) {
-        const query = `limit=${limit}&period=${period}`
-        // Alternate which goes first, so neither always meets a warmer machine.
-        const pair = [
-          async () => direct.push(await time(`${sims.apple.baseUrl}/v1/apps/6447306070/metrics/betaTesterUsages?groupBy=betaTesters&${query}`, { authorization: `Bearer ${token}` })),
-          async () => viaGateway.push(await time(`${base}/usage/apple/apps/6447306070/beta-testers?${query}`))
-        ]
-        if (n++ % 2 === 1) pair.reverse()
-        for (const step of pair) await step()
-      }
-    }
-    const overhead = median(viaGateway) - median(direct)
-    rows.push([`cold miss, ${viaGateway.length} distinct reports`, 'median overhead < 1 ms', `${overhead.toFixed(2)} ms (gateway ${median(viaGateway).toFixed(2)}, direct ${median(direct).toFixed(2)} ms)`, overhead < 1 ? 'met' : 'NOT met'])
-  })
-}
-
-/** 3. 1,000 concurrent identical cold requests. */
-async function coalescing (): Promise<void> {
-  await withGateway({}, async (base, sims) => {
-    const result = await autocannon({ url: `${base}/usage/apple/apps/6447306070/beta-testers?limit=200&period=P90D`, connections: 1000, amount: 1000 })
-    const calls = sims.apple.calls.length
-    rows.push(['1,000 concurrent identical cold requests', 'exactly 1 upstream call', `${calls} call(s); ${result['2xx']} answered 200, ${result.non2xx} not`, calls === 1 && result['2xx'] === 1000 ? 'met' : 'NOT met'])
-  })
-}
-
-/** 4. A minute of mixed Gupshup ranges from 50 clients. */
-async function budget (): Promise<void> {
-  await withGateway({}, async (base, sims) => {
-    const apps = Object.keys(sims.gupshup.tokens)
-    let seed = 1
-    const random = (): number => { seed = (seed * 16807) % 2147483647; return seed / 2147483647 }
-    const day = (offset: number): string => new Date(Date.UTC(2025, 0, 1) + offset * 86_400_000).toISOString().slice(0, 10)
-    const outcomes: Record<string, number> = {}
-    const result = await autocannon({
-      url: base,
-      connections: 50,
-      duration: budgetSeconds,
-      requests: [{
-        setupRequest: (request) => {
-          const start = Math.floor(random() * 80)
-          const length = 1 + Math.floor(random() * 20)
-          return { ...request, path: `/usage/gupshup/apps/${apps[Math.floor(random() * apps.length)]}?from=${day(start)}&to=${day(start + length)}` }
-        },
-        onResponse: (status, _body, _context, headers) => {
-          const key = status === 200 ? `200 ${String((headers as Record<string, string>)['x-cache'])}` : String(status)
-          outcomes[key] = (outcomes[key] ?? 0) + 1
-        }
-      }]
-    })
-    const perApp = apps.map((appId) => sims.gupshup.calls.filter((call) => call.appId === appId).length)
-    const upstream429 = sims.gupshup.calls.filter((call) => call.status === 429).length
-    const perMinute = Math.max(...perApp) / (budgetSeconds / 60)
-    rows.push([`${budgetSeconds} s of mixed Gupshup ranges, 50 clients, ${result.requests.total} requests`, 'no upstream 429; ≤ 10 calls per token per minute', `${upstream429} upstream 429s; calls per token ${perApp.join(', ')}; answers ${JSON.stringify(outcomes)}`, upstream429 === 0 && perMinute <= 10 + 1e-9 ? 'met' : 'NOT met'])
-  })
-}
-
-/** 5. Resident memory with 200,000 distinct reports and CACHE_MAX_BYTES=64MiB. */
-async function memory (): Promise<void> {
-  const { child, line } = await childLine('memory.js', { CACHE_MAX_BYTES: '64MiB', REPORTS: '200000' }, ['--expose-gc'])
+async function wrk (base: string, pid: number, duration: number): Promise<Run> {
+  const before = cpuSeconds(pid)
+  const child = spawn('taskset', ['-c', '0', 'wrk', '-t1', '-c64', `-d${duration}s`, '--latency', '-s', join(work, 'rotate.lua'), base], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
   await once(child, 'exit')
+  const cpu = cpuSeconds(pid) - before
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1])
+  const requests = Number(/(\d+) requests in/.exec(output)?.[1])
+  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)$/m.exec(output)
+  if (Number.isNaN(rps) || p99 === null) throw new Error(`wrk: unexpected output\n${output}`)
+  if (/Non-2xx/.test(output)) throw new Error(`wrk: answers other than 2xx\n${output}`)
+  return { rps, p99Ms: toMs(p99[1], p99[2]), cpuMicrosPerRequest: cpu * 1e6 / requests, requests }
+}
+
+/** Thrown to stop after the cache-hit rounds (BENCH_ONLY=hits). */
+class SkipRest extends Error {}
+
+const buildPath = (i: number): string => `/usage/apple/builds/00000000-0000-4000-8000-${String(i).padStart(12, '0')}`
+
+requireTools()
+// The benchmark's own process (the cold-miss client) stays off the server's core too.
+spawnSync('taskset', ['-p', '-c', '0', String(process.pid)], { stdio: 'ignore' })
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${spawnSync('wrk', ['--version']).stdout.toString().split('\n')[0].split(' Copyright')[0]}`
+const loadBefore = loadavg()[0]
+const rows: string[] = []
+const roundLines: string[] = []
+
+try {
+  log('bench: starting the upstreams, the gateway (npm start, production) and the bare route…')
+  const upstream = await start(0, ['dist/bench/upstream.js'], {})
+  const gatewayLog = join(work, 'gateway.log')
+  // BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the gateway under load.
+  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')
+  // BENCH_GATEWAY_ENTRY: another build's server.js, to compare a change against what it replaced.
+  const gateway = await start(1, [...nodeArgs, process.env.BENCH_GATEWAY_ENTRY ?? 'dist/app/server.js'], {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    PORT: '0',
+    GATEWAY_API_KEYS: `bench=${KEYS.bench},other=${KEYS.other}`,
+    GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000',
+    APPLE_BASE_URL: upstream.line.appleBaseUrl,
+    APPLE_KEY_ID: upstream.line.credentials.keyId,
+    APPLE_ISSUER_ID: upstream.line.credentials.issuerId,
+    APPLE_PRIVATE_KEY: upstream.line.credentials.privateKeyPem,
+    GUPSHUP_BASE_URL: upstream.line.gupshupBaseUrl,
+    GUPSHUP_APP_TOKENS: '{"bf9ee64c-3d4d-4ac4-8668-732e577007c4": "sk_bench_token_0123456789"}',
+    CACHE_TTL_SECONDS: '86400',
+    SHUTDOWN_DRAIN_MS: '0'
+  }, gatewayLog)
+  const gatewayUrl = gateway.line.url as string
+  const headers = { 'x-api-key': KEYS.bench }
+  for (let i = 0; i < REPORTS; i++) {
+    const res = await request(gatewayUrl + buildPath(i), { headers })
+    if (res.statusCode !== 200) throw new Error(`warming ${buildPath(i)}: ${res.statusCode} ${await res.body.text()}`)
+    await res.body.dump()
+  }
+  const body = await (await request(gatewayUrl + buildPath(0), { headers })).body.text()
+  writeFileSync(join(work, 'body.json'), body)
+  const bare = await start(1, ['dist/bench/bare.js'], { BODY_FILE: join(work, 'body.json') })
+  writeFileSync(join(work, 'rotate.lua'), `wrk.headers["x-api-key"] = "${KEYS.bench}"
+local paths = { ${Array.from({ length: REPORTS }, (_, i) => `"${buildPath(i)}"`).join(', ')} }
+local i = 0
+request = function ()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+`)
+
+  log('bench: cache hits, interleaved rounds…')
+  const sides = { gateway: { url: gatewayUrl, pid: gateway.child.pid as number }, bare: { url: bare.line.url as string, pid: bare.child.pid as number } }
+  await wrk(sides.gateway.url, sides.gateway.pid, 2)
+  await wrk(sides.bare.url, sides.bare.pid, 2)
+  const results: Array<{ gateway: Run, bare: Run }> = []
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? ['gateway', 'bare'] as const : ['bare', 'gateway'] as const
+    const pair: Partial<Record<'gateway' | 'bare', Run>> = {}
+    for (const side of order) pair[side] = await wrk(sides[side].url, sides[side].pid, seconds)
+    const { gateway: g, bare: b } = pair as { gateway: Run, bare: Run }
+    results.push({ gateway: g, bare: b })
+    const line = `| ${round + 1} | ${order[0]} | ${Math.round(g.rps)} | ${Math.round(b.rps)} | ${(g.rps / b.rps).toFixed(2)} | ${g.p99Ms.toFixed(2)} / ${b.p99Ms.toFixed(2)} | ${g.cpuMicrosPerRequest.toFixed(1)} / ${b.cpuMicrosPerRequest.toFixed(1)} | ${(b.cpuMicrosPerRequest / g.cpuMicrosPerRequest).toFixed(2)} |`
+    roundLines.push(line)
+    log(line)
+  }
+  const ratio = median(results.map((r) => r.gateway.rps / r.bare.rps))
+  const cpuRatio = median(results.map((r) => r.bare.cpuMicrosPerRequest / r.gateway.cpuMicrosPerRequest))
+  const p99Ratio = median(results.map((r) => r.gateway.p99Ms / r.bare.p99Ms))
+  const verdict = (met: boolean): string => met ? 'met' : 'NOT met'
+  rows.push(`| cache hit: throughput, gateway / bare (median of ${rounds} rounds) | ≥ 0.80 | ${ratio.toFixed(2)} (range ${Math.min(...results.map((r) => r.gateway.rps / r.bare.rps)).toFixed(2)}–${Math.max(...results.map((r) => r.gateway.rps / r.bare.rps)).toFixed(2)}) | ${verdict(ratio >= 0.8)} |`)
+  rows.push(`| cache hit: p99 latency at 64 connections, gateway / bare (median) | ≤ 2 | ${p99Ratio.toFixed(2)} | ${verdict(p99Ratio <= 2)} |`)
+  rows.push(`| cache hit: server CPU per request, bare / gateway (median) | context: the ratio a quiet machine would show | ${cpuRatio.toFixed(2)} (gateway ${median(results.map((r) => r.gateway.cpuMicrosPerRequest)).toFixed(1)} µs, bare ${median(results.map((r) => r.bare.cpuMicrosPerRequest)).toFixed(1)} µs) | context |`)
+  const logLines = readFileSync(gatewayLog, 'utf8').split('\n').filter((line) => line.includes('"msg":"request"')).length
+  rows.push(`| cache hit: one info log line per request | every request logged | ${logLines} request lines written so far (the rest are buffered until the next flush) | context |`)
+
+  // BENCH_ONLY=hits: the cache-hit rounds alone, for quick comparisons.
+  if (process.env.BENCH_ONLY === 'hits') throw new SkipRest()
+  log('bench: cold misses…')
+  const apple = upstream.line.appleBaseUrl as string
+  const direct: number[] = []
+  const viaGateway: number[] = []
+  const time = async (url: string, requestHeaders: Record<string, string>): Promise<number> => {
+    const started = performance.now()
+    const res = await request(url, { headers: requestHeaders })
+    await res.body.dump()
+    if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode}`)
+    return performance.now() - started
+  }
+  let n = 0
+  for (const period of ['P7D', 'P30D', 'P90D', 'P365D']) {
+    for (let limit = 1; limit <= 100; limit++) {
+      const query = `limit=${limit}&period=${period}`
+      // Alternate which goes first, so neither always meets a warmer machine.
+      const pair = [
+        async () => direct.push(await time(`${apple}/v1/apps/6447306070/metrics/betaTesterUsages?groupBy=betaTesters&${query}`, { authorization: `Bearer ${String(upstream.line.token)}` })),
+        async () => viaGateway.push(await time(`${gatewayUrl}/usage/apple/apps/6447306070/beta-testers?${query}`, headers))
+      ]
+      if (n++ % 2 === 1) pair.reverse()
+      for (const step of pair) await step()
+    }
+  }
+  const overhead = median(viaGateway) - median(direct)
+  rows.push(`| cold miss, ${viaGateway.length} distinct reports, upstream in its own process: added latency (median) | < 1 ms | ${overhead.toFixed(2)} ms (gateway ${median(viaGateway).toFixed(2)}, direct ${median(direct).toFixed(2)} ms) | ${verdict(overhead < 1)} |`)
+} catch (error) {
+  if (!(error instanceof SkipRest)) throw error
+} finally {
+  for (const child of children) child.kill('SIGTERM')
+  await Promise.all(children.map(async (child) => { if (child.exitCode === null) await once(child, 'exit') }))
+  // The gateway's log and the wrk script: hundreds of thousands of lines, of no use once counted.
+  rmSync(work, { recursive: true, force: true })
+}
+
+if (process.env.BENCH_ONLY !== 'hits') await memoryFigures()
+
+async function memoryFigures (): Promise<void> {
+  log('bench: memory…')
+  const memory = await start(1, ['--expose-gc', 'dist/bench/memory.js'], { CACHE_MAX_BYTES: '64MiB', REPORTS: '200000' })
+  await once(memory.child, 'exit')
+  const m = memory.line
   const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`
-  const ratio = line.rssGrowth / line.maxBytes
-  rows.push([
-    `${line.reports} distinct cached reports, CACHE_MAX_BYTES=64MiB`,
-    'RSS growth ≤ 1.5 × bound',
-    `${ratio.toFixed(2)} × once settled (${mib(line.rssGrowth)}); ${(line.rssGrowthAfterChurn / line.maxBytes).toFixed(2)} × right after the churn; ${line.entries} reports held, ${mib(line.countedBytes)} counted, ${mib(line.heapUsed)} heap`,
-    ratio <= 1.5 ? 'met' : 'NOT met'
-  ])
+  const memoryRatio = m.rssGrowth / m.maxBytes
+  rows.push(`| ${m.reports} distinct cached reports, CACHE_MAX_BYTES=64MiB: resident growth | ≤ 1.5 × bound | ${memoryRatio.toFixed(2)} × once settled (${mib(m.rssGrowth)}); ${(m.rssGrowthAfterChurn / m.maxBytes).toFixed(2)} × right after the churn; ${m.entries} reports held, ${mib(m.countedBytes)} counted, ${mib(m.heapUsed)} heap | ${memoryRatio <= 1.5 ? 'met' : 'NOT met'} |`)
 }
 
-const steps: Array<[string, () => Promise<void>]> = [
-  ['cache-hit throughput', async () => { await hitThroughput('silent'); await hitThroughput('info') }],
-  ['cold-miss overhead', coldMissOverhead],
-  ['coalescing', coalescing],
-  ['budget', budget],
-  ['memory', memory]
-]
-// BENCH_ONLY=budget (say) runs one scenario, for quick looks while tuning.
-for (const [name, step] of steps.filter(([name]) => process.env.BENCH_ONLY === undefined || name.startsWith(process.env.BENCH_ONLY))) {
-  log(`bench: ${name}…`)
-  await step()
-}
-
-// Read from node_modules directly: some packages do not export their package.json.
-const version = (name: string): string => (JSON.parse(readFileSync(new URL(`../../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; fastify ${version('fastify')}, lru-cache ${version('lru-cache')}, undici ${version('undici')}, autocannon ${version('autocannon')}`
-const table = ['| scenario | target | measured | verdict |', '|---|---|---|---|', ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n')
-process.stdout.write(`\n${machine}\n\n${table}\n`)
+const table = ['| scenario | target | measured | verdict |', '|---|---|---|---|', ...rows].join('\n')
+const perRound = ['| round | first | gateway req/s | bare req/s | ratio | p99 ms gateway / bare | CPU µs/req gateway / bare | CPU ratio bare / gateway |', '|---|---|---|---|---|---|---|---|', ...roundLines].join('\n')
+const loadNote = `Load average before the run: ${loadBefore.toFixed(2)}, after: ${loadavg()[0].toFixed(2)}${loadBefore > 0.5 ? ' (other work was running: throughput figures are noisy; CPU per request is steadier)' : ''}.`
+process.stdout.write(`\n${machine}\n${loadNote}\n\n${table}\n\n${perRound}\n`)
+const notes = existsSync(new URL('../../bench/NOTES.md', import.meta.url)) ? `\n${readFileSync(new URL('../../bench/NOTES.md', import.meta.url), 'utf8')}` : ''
 await writeFile(new URL('../../bench/RESULTS.md', import.meta.url), `# Benchmark results
 
-Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. One run; the machine is shared, so read the ratios, not the absolute figures.
+Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.
 
-Machine: ${machine}.
+Machine: ${machine}. ${loadNote}
 
-Autocannon runs ${seconds} s per throughput measurement (the median of two alternating rounds per side, after a 2 s warm-up each), 50 connections; the gateway and the bare route share one child process, autocannon runs in another. The gateway's one log line per request goes to a discarding stream at level \`info\`, and is off at \`silent\`.
+Method (issue 12): wrk, 1 thread, 64 connections, pinned to core 0 with taskset; the server under test pinned to core 1.
+The gateway runs as \`npm start\` runs it in production (\`node dist/app/server.js\`, NODE_ENV=production, LOG_LEVEL=info,
+stdout to a file, two API keys, the inbound limit on), its upstreams in a process of their own. wrk asks ${REPORTS} distinct
+cached build reports in rotation with a valid \`x-api-key\`; the bare route is Fastify 5 serving the same body with the same
+content type, in its own process on the same core. ${rounds} interleaved rounds of ${seconds} s (after 2 s of warm-up each),
+alternating which side goes first. CPU per request is the server process's user + system time (from /proc) over the
+requests wrk counted.
 
 ${table}
-`)
+
+Each round:
+
+${perRound}
+${notes}`)

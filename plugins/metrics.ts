@@ -3,16 +3,29 @@
  * requests, the cache, upstream calls and refusals, Apple's quota, and
  * Node's process metrics. GET /metrics serves them.
  */
+import { createHash, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { UnauthorizedError } from '../src/errors.js'
+import { gatewayErrorOf, problemOf } from '../src/problem.js'
 import type { GatewayObserver } from '../src/observer.js'
 import type { Provider } from '../src/provider.js'
 import type { UsageService } from '../src/usage-service.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    gatewayMetrics: { registry: Registry, observer: GatewayObserver }
+    gatewayMetrics: GatewayMetrics
   }
+}
+
+export interface GatewayMetrics {
+  registry: Registry
+  observer: GatewayObserver
+  /** One answered request (called from the request log's onResponse hook: one hook for both). */
+  requestAnswered: (route: string, method: string, status: number, seconds: number, cacheResult: unknown) => void
+  /** A socket closed at once because MAX_CONNECTIONS were open. */
+  connectionRefused: () => void
 }
 
 export default fp<{ providers: readonly Provider[] }>(async function metrics (fastify, { providers }) {
@@ -84,6 +97,28 @@ export default fp<{ providers: readonly Provider[] }>(async function metrics (fa
     }
   }))
 
+  const refusedConnections = new Counter({ name: 'gateway_connections_refused_total', help: 'Sockets closed at once because MAX_CONNECTIONS were open.', registers })
+
+  // prom-client hashes the label object on every observe; a child per label set, found by one string, is cheaper.
+  const requestSeries = new Map<string, ReturnType<typeof requests.labels>>()
+  const cacheSeries = new Map<string, ReturnType<typeof cacheResults.labels>>()
+  const requestAnswered = (route: string, method: string, status: number, seconds: number, cacheResult: unknown): void => {
+    const key = `${status} ${method} ${route}`
+    let series = requestSeries.get(key)
+    if (series === undefined) {
+      series = requests.labels({ route, method, status: String(status) })
+      requestSeries.set(key, series)
+    }
+    series.observe(seconds)
+    if (typeof cacheResult !== 'string') return
+    let counter = cacheSeries.get(cacheResult)
+    if (counter === undefined) {
+      counter = cacheResults.labels({ result: cacheResult })
+      cacheSeries.set(cacheResult, counter)
+    }
+    counter.inc()
+  }
+
   const observer: GatewayObserver = {
     upstreamCall: (provider, report, status, seconds) => { upstream.observe({ provider, report, status }, seconds) },
     upstreamRefused: (provider, reason, caller) => {
@@ -93,12 +128,40 @@ export default fp<{ providers: readonly Provider[] }>(async function metrics (fa
     callerCharged: (provider, caller) => { charged.inc({ provider, caller }) },
     cacheEvicted: (cache) => { evictions.inc({ cache }) }
   }
-  fastify.decorate('gatewayMetrics', { registry, observer })
-
-  fastify.addHook('onResponse', (request, reply, done) => {
-    requests.observe({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000)
-    const result = reply.getHeader('x-cache')
-    if (typeof result === 'string') cacheResults.inc({ result })
-    done()
-  })
+  fastify.decorate('gatewayMetrics', { registry, observer, requestAnswered, connectionRefused: () => { refusedConnections.inc() } })
 }, { name: 'metrics' })
+
+/** METRICS_API_KEY, when set, as `Authorization: Bearer <key>` (what Prometheus' scrape config sends). */
+function metricsGuard (apiKey: string | undefined): (request: FastifyRequest) => void {
+  if (apiKey === undefined) return () => {}
+  const digest = (text: string): Buffer => createHash('sha256').update(text).digest()
+  const expected = digest(apiKey)
+  return (request) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')
+    if (match === null || !timingSafeEqual(digest(match[1]), expected)) {
+      throw new UnauthorizedError('GET /metrics takes the metrics key as `Authorization: Bearer <METRICS_API_KEY>`.')
+    }
+  }
+}
+
+/** The /metrics handler: Prometheus text, behind METRICS_API_KEY when it is set. */
+export function metricsHandler (app: FastifyInstance, apiKey: string | undefined): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
+  const guard = metricsGuard(apiKey)
+  return async (request, reply) => {
+    guard(request)
+    const { registry } = app.gatewayMetrics
+    return await reply.type(registry.contentType).send(await registry.metrics())
+  }
+}
+
+/** METRICS_PORT: /metrics alone on a port of its own, so only the scraper's network reaches it. */
+export async function startMetricsServer (app: FastifyInstance, options: { host: string, port: number, apiKey?: string }): Promise<{ url: string, close: () => Promise<void> }> {
+  const server = Fastify({ logger: false })
+  server.setErrorHandler(async (error, request, reply) => {
+    const problem = gatewayErrorOf(error)
+    return await reply.code(problem.status).type('application/problem+json').send(problemOf(problem, request.id, request.url.split('?')[0]))
+  })
+  server.get('/metrics', metricsHandler(app, options.apiKey))
+  const url = await server.listen({ host: options.host, port: options.port })
+  return { url, close: async () => { await server.close() } }
+}

@@ -1,13 +1,14 @@
 /**
  * HTTP semantics of a report answer: JSON or CSV by Accept, X-Cache, Age,
- * Cache-Control, a strong ETag per representation, and 304 for a matching
- * If-None-Match.
+ * Cache-Control, a strong ETag per representation, 304 for a matching
+ * If-None-Match, and for paged reports `Link: rel="next"` and X-Total-Count.
  */
 import fp from 'fastify-plugin'
 import type { FastifyReply } from 'fastify'
 import type { CacheAnswer, CachedReport } from '../src/cache/types.js'
 import { prefersCsv, reportToCsv } from '../src/csv.js'
 import type { UsageReport } from '../src/report.js'
+import { closeConnectionIfShuttingDown } from './graceful-close.js'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -24,26 +25,52 @@ export function matchesEtag (ifNoneMatch: string | undefined, etag: string): boo
   })
 }
 
-// A cached entry's CSV is built once, and goes when the entry goes.
-const csvOf = new WeakMap<CachedReport, string>()
+/** What every answer from one cached entry shares, worked out once per entry (it goes when the entry goes). */
+interface EntryHeaders {
+  etag: string
+  csvEtag: string
+  /** RFC 8288 `Link: <next>; rel="next"` of a paged report (absolute with PUBLIC_BASE_URL, as paging.next). */
+  link?: string
+  /** `X-Total-Count`: the upstream's total of rows across pages. */
+  totalCount?: string
+  csv?: string
+}
 
-function csv (entry: CachedReport): string {
-  let text = csvOf.get(entry)
-  if (text === undefined) {
-    text = reportToCsv(JSON.parse(entry.body) as UsageReport)
-    csvOf.set(entry, text)
+const headersOf = new WeakMap<CachedReport, EntryHeaders>()
+
+function entryHeaders (entry: CachedReport): EntryHeaders {
+  let headers = headersOf.get(entry)
+  if (headers === undefined) {
+    const { paging } = JSON.parse(entry.body) as Partial<UsageReport>
+    headers = { etag: entry.etag, csvEtag: `${entry.etag.slice(0, -1)}-csv"` }
+    if (typeof paging?.next === 'string') headers.link = `<${paging.next}>; rel="next"`
+    if (typeof paging?.total === 'number') headers.totalCount = String(paging.total)
+    headersOf.set(entry, headers)
   }
-  return text
+  return headers
+}
+
+function csv (entry: CachedReport, headers: EntryHeaders): string {
+  headers.csv ??= reportToCsv(JSON.parse(entry.body) as UsageReport)
+  return headers.csv
 }
 
 export default fp(async function reportReply (fastify) {
   fastify.decorateReply('sendReport', function (this: FastifyReply, answer: CacheAnswer) {
     const { entry, outcome, ageSeconds, freshSeconds } = answer
+    const headers = entryHeaders(entry)
     const asCsv = prefersCsv(this.request.headers.accept)
-    const etag = asCsv ? `${entry.etag.slice(0, -1)}-csv"` : entry.etag
-    this.headers({ 'x-cache': outcome, age: String(ageSeconds), 'cache-control': `private, max-age=${freshSeconds}`, etag, vary: 'Accept' })
+    const etag = asCsv ? headers.csvEtag : headers.etag
+    this.header('x-cache', outcome)
+    this.header('age', String(ageSeconds))
+    this.header('cache-control', `private, max-age=${freshSeconds}`)
+    this.header('etag', etag)
+    this.header('vary', 'Accept')
+    if (headers.link !== undefined) this.header('link', headers.link)
+    if (headers.totalCount !== undefined) this.header('x-total-count', headers.totalCount)
+    closeConnectionIfShuttingDown(this)
     if (matchesEtag(this.request.headers['if-none-match'], etag)) return this.code(304).send()
-    if (asCsv) return this.type('text/csv; charset=utf-8').send(csv(entry))
+    if (asCsv) return this.type('text/csv; charset=utf-8').send(csv(entry, headers))
     return this.type('application/json; charset=utf-8').send(entry.body)
   })
 }, { name: 'report-reply' })

@@ -37,6 +37,23 @@ export interface CoreConfig {
     /** A forced refresh (`no-cache`) of an entry younger than this is answered from the cache. */
     refreshFloorSeconds: number
   }
+  /** Socket limits and shutdown timing (README, Operations). */
+  server: ServerLimits
+  /** /metrics: a bearer key that guards it, and/or a port of its own (then not served on the main port). */
+  metrics: { apiKey?: string, port?: number }
+}
+
+export interface ServerLimits {
+  /** Time allowed for a request's headers; slower or idle new sockets are closed (408). */
+  headersTimeoutMs: number
+  /** Idle keep-alive sockets close after this: keep it below a fronting proxy's (AWS ALB: 60 s). */
+  keepAliveTimeoutMs: number
+  /** Open sockets at most; further ones are closed at once, logged and counted. Below the file limit. */
+  maxConnections: number
+  /** After SIGTERM: /ready answers 503 and the listener keeps answering this long. */
+  shutdownDrainMs: number
+  /** Then in-flight requests get this long to finish (never shorter than UPSTREAM_TIMEOUT_MS plus a second). */
+  shutdownGraceMs: number
 }
 
 /** The whole configuration: the core's, and each provider's section by provider name. */
@@ -137,6 +154,24 @@ function apiKeys (env: Env, production: boolean): ApiKey[] {
   return keys
 }
 
+function serverLimits (env: Env, upstreamTimeoutMs: number): ServerLimits {
+  return {
+    headersTimeoutMs: integer(env, 'HEADERS_TIMEOUT_MS', 10_000, 100, 120_000),
+    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
+    maxConnections: integer(env, 'MAX_CONNECTIONS', 900, 1, 1_000_000),
+    shutdownDrainMs: integer(env, 'SHUTDOWN_DRAIN_MS', 5_000, 0, 600_000),
+    // An in-flight upstream call may take the whole upstream timeout: the grace covers it.
+    shutdownGraceMs: Math.max(integer(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000), upstreamTimeoutMs + 1_000)
+  }
+}
+
+function metrics (env: Env): { apiKey?: string, port?: number } {
+  const apiKey = value(env, 'METRICS_API_KEY')
+  if (apiKey !== undefined && apiKey.length < 16) throw new ConfigError('METRICS_API_KEY', 'must be at least 16 characters')
+  const port = value(env, 'METRICS_PORT') === undefined ? undefined : integer(env, 'METRICS_PORT', 0, 0, 65535)
+  return { apiKey, port }
+}
+
 function routePrefix (env: Env): string {
   const raw = value(env, 'ROUTE_PREFIX')
   if (raw === undefined || raw === '/') return ''
@@ -175,6 +210,7 @@ export function loadConfig<const L extends readonly Provider[]> (env: Env, provi
   const logLevel = value(env, 'LOG_LEVEL') ?? 'info'
   if (!LOG_LEVELS.has(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${[...LOG_LEVELS].join(', ')}`)
   const ttl = value(env, 'CACHE_TTL_SECONDS')
+  const upstreamTimeoutMs = integer(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000)
   return {
     host: value(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 3000, 0, 65535),
@@ -182,7 +218,7 @@ export function loadConfig<const L extends readonly Provider[]> (env: Env, provi
     production,
     apiKeys: apiKeys(env, production),
     rateLimitPerMinute: integer(env, 'GATEWAY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
-    upstreamTimeoutMs: integer(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000),
+    upstreamTimeoutMs,
     upstreamSharePerCaller: fraction(env, 'UPSTREAM_SHARE_PER_CALLER', 0.5, 0.05),
     upstreamMaxBackoffSeconds: integer(env, 'UPSTREAM_MAX_BACKOFF_SECONDS', 300, 1, 86_400),
     maxPages: integer(env, 'MAX_PAGES', 50, 1, 1000),
@@ -196,6 +232,8 @@ export function loadConfig<const L extends readonly Provider[]> (env: Env, provi
       staleIfErrorSeconds: integer(env, 'CACHE_STALE_IF_ERROR_SECONDS', 86_400, 0, 31 * 86400),
       refreshFloorSeconds: integer(env, 'CACHE_REFRESH_FLOOR_SECONDS', 60, 0, 86_400)
     },
+    server: serverLimits(env, upstreamTimeoutMs),
+    metrics: metrics(env),
     providers: Object.fromEntries(providers.map((provider) => [provider.name, provider.config.parse(env)])) as ConfigsOf<L>
   }
 }

@@ -58,6 +58,13 @@ export const ERRORS = {
     example: 'gupshup call budget of this credential is spent (the gateway never exceeds the upstream\'s limit); retry after 42 s.'
   },
   rate_limited: { status: 429, title: 'Too many requests', description: "This caller's inbound limit is reached; `Retry-After` says when to retry.", reportRoutes: true },
+  caller_upstream_share: {
+    status: 429,
+    title: 'Caller upstream share spent',
+    description: 'This caller has spent its share (UPSTREAM_SHARE_PER_CALLER) of a contended upstream budget; cached reports still answer; `Retry-After` says when to retry.',
+    reportRoutes: true
+  },
+  auth_throttled: { status: 429, title: 'Too many failed key checks', description: 'Too many requests from this address had no valid API key; `Retry-After` says when to retry.', reportRoutes: true },
   headers_too_large: { status: 431, title: 'Request Header Fields Too Large', description: 'The request headers are too large.' },
   internal_error: { status: 500, title: 'Internal error', description: 'The gateway failed unexpectedly; the request id identifies the failure in its logs.' },
   upstream_error: {
@@ -68,6 +75,7 @@ export const ERRORS = {
     example: 'apple answered 503: Service Unavailable'
   },
   upstream_invalid_response: { status: 502, title: 'Invalid upstream response', description: 'The upstream sent a body the gateway cannot read.', reportRoutes: true },
+  report_too_large: { status: 502, title: 'Report too large', description: 'The upstream report is larger than the cache bound (CACHE_MAX_BYTES); ask for less.', reportRoutes: true },
   upstream_unauthorized: { status: 502, title: 'Upstream refused the gateway credentials', description: "The upstream refused the gateway's own credentials: an operator must act.", reportRoutes: true },
   provider_not_configured: {
     status: 503,
@@ -76,6 +84,8 @@ export const ERRORS = {
     reportRoutes: true,
     example: 'This gateway has no credentials for apple; see the configuration section of the README.'
   },
+  upstream_busy: { status: 503, title: 'Upstream busy', description: 'Too many calls already wait for the upstream (APPLE_MAX_PENDING); `Retry-After` says when to retry.', reportRoutes: true },
+  shutting_down: { status: 503, title: 'Shutting down', description: 'This instance is shutting down; retry, and another replica will answer.' },
   upstream_timeout: {
     status: 504,
     title: 'Upstream timeout',
@@ -218,53 +228,31 @@ export class UpstreamRateLimitedError extends GatewayError {
 /** This caller has spent its share of an upstream credential's budget window while others want it too. */
 export class CallerShareError extends GatewayError {
   constructor (provider: string, retryAfterSeconds: number, share: number) {
-    super({
-      status: 429,
-      code: 'caller_upstream_share',
-      title: 'Caller upstream share spent',
-      detail: `This caller has spent its share (${Math.round(share * 100)}%) of the ${provider} budget that other callers share; cached reports still answer. Retry after ${retryAfterSeconds} s.`,
-      retryAfterSeconds,
-      provider
-    })
+    super(problemFields('caller_upstream_share',
+      `This caller has spent its share (${Math.round(share * 100)}%) of the ${provider} budget that other callers share; cached reports still answer. Retry after ${retryAfterSeconds} s.`,
+      { retryAfterSeconds, provider }))
   }
 }
 
 /** Too many calls already wait for the upstream's connections: refused at once rather than queued. */
 export class UpstreamBusyError extends GatewayError {
   constructor (provider: string, retryAfterSeconds: number, why: string) {
-    super({
-      status: 503,
-      code: 'upstream_busy',
-      title: 'Upstream busy',
-      detail: `${provider} ${why}; retry after ${retryAfterSeconds} s.`,
-      retryAfterSeconds,
-      provider
-    })
+    super(problemFields('upstream_busy', `${provider} ${why}; retry after ${retryAfterSeconds} s.`, { retryAfterSeconds, provider }))
   }
 }
 
 /** A report that cannot be cached (larger than the cache bound), refused rather than fetched on every request. */
 export class ReportTooLargeError extends GatewayError {
   constructor (provider: string, bytes: number, maxBytes: number) {
-    super({
-      status: 502,
-      code: 'report_too_large',
-      title: 'Report too large',
-      detail: `The ${provider} report is ${bytes} bytes, more than this gateway caches (${maxBytes}); ask for less (a smaller 'limit' or range) or raise CACHE_MAX_BYTES.`,
-      provider
-    })
+    super(problemFields('report_too_large',
+      `The ${provider} report is ${bytes} bytes, more than this gateway caches (${maxBytes}); ask for less (a smaller 'limit' or range) or raise CACHE_MAX_BYTES.`,
+      { provider }))
   }
 }
 
 /** Too many failed key checks from one client address in a row. */
 export class AuthThrottledError extends GatewayError {
   constructor (retryAfterSeconds: number) {
-    super({
-      status: 429,
-      code: 'auth_throttled',
-      title: 'Too many failed key checks',
-      detail: `Too many requests from this address had no valid API key; retry after ${retryAfterSeconds} s.`,
-      retryAfterSeconds
-    })
+    super(problemFields('auth_throttled', `Too many requests from this address had no valid API key; retry after ${retryAfterSeconds} s.`, { retryAfterSeconds }))
   }
 }
