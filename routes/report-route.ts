@@ -52,13 +52,25 @@ export function exampleReport (endpoint: ReportEndpoint, subjectId: string): Usa
     units: unitsOf(endpoint.metrics, 'USD'),
     data,
     totals: totalsOf(data, (name) => additive.get(name) ?? false, endpoint.provider),
-    paging: { total: 1, limit: endpoint.paged ? 50 : null, next: endpoint.paged ? gatewayPath(endpoint, subjectId, { cursor: 'BQ.TGQPUQ' }) : null }
+    paging: { total: 1, limit: endpoint.paged ? 50 : null, next: endpoint.paged ? gatewayPath(endpoint, subjectId, { cursor: 'BQ.TGQPUQ' }) : null },
+    // A fan-out's example shows a partial answer: one subject left out, and why.
+    ...(endpoint.fanOut === undefined
+      ? {}
+      : {
+          incomplete: [{
+            subject: { type: endpoint.fanOut.over.subject.type, id: `another-${endpoint.fanOut.over.subject.type}` },
+            status: 429,
+            code: 'upstream_rate_limited',
+            detail: `${endpoint.provider} call budget of this credential is spent (the gateway never exceeds the upstream's limit); retry after 42 s.`,
+            retryAfter: 42
+          }]
+        })
   }
 }
 
 function freshness ({ cache, fanOut }: ReportEndpoint): string {
   if (fanOut !== undefined) {
-    return `Not cached whole: each ${fanOut.over.subject.type}'s part comes from its own report's cache (\`${fanOut.over.route}\`), at most ${fanOut.concurrency} fetched at once, so a retry asks the upstream only for what is missing. \`X-Cache\` is \`HIT\` only when every part was. When some ${fanOut.over.subject.type}s fail, the answer is still 200, with the others and \`incomplete\` (and \`X-Incomplete: <count>\`); \`strict=true\` makes any failure the answer, as does every ${fanOut.over.subject.type} failing (the first failure's problem).`
+    return `Not cached whole: each ${fanOut.over.subject.type}'s part comes from its own report's cache (\`${fanOut.over.route.replace(/:(\w+)/g, '{$1}')}\`), at most ${fanOut.concurrency} fetched at once, so a retry asks the upstream only for what is missing. \`X-Cache\` is \`HIT\` only when every part was. When some ${fanOut.over.subject.type}s fail, the answer is still 200, with the others and \`incomplete\` (and \`X-Incomplete: <count>\`); \`strict=true\` makes any failure the answer, as does every ${fanOut.over.subject.type} failing (the first failure's problem).`
   }
   if (cache.daily === true) {
     return `Cached per day, not per range: a settled day (two or more days past) for ${cache.settledTtlSeconds ?? cache.ttlSeconds} s, recent days for ${cache.ttlSeconds} s, unless CACHE_TTL_SECONDS says otherwise; only days missing from the cache cost an upstream call.`
