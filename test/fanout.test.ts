@@ -5,7 +5,8 @@
  * what is missing.
  */
 import t from 'tap'
-import { GUPSHUP_APP, GUPSHUP_ORIGIN, JSON_HEADERS, mockedGateway, simulatedGateway } from './helpers.js'
+import { loadConfig } from '../providers/index.js'
+import { GUPSHUP_APP, GUPSHUP_ORIGIN, JSON_HEADERS, gateway, mockedGateway, simulatedGateway } from './helpers.js'
 
 interface Point { start: string, end: string, dimensions: Record<string, string>, metrics: Record<string, number> }
 
@@ -168,4 +169,29 @@ t.test('no-cache on the fan-out refreshes every part past the refresh floor', as
   t.equal(forced.statusCode, 200)
   t.equal(forced.headers['x-cache'], 'MISS')
   t.equal(sims.gupshup.calls.length, calls + 2, 'one call per app')
+})
+
+t.test('apps billed in different currencies cannot be totalled: a 502 that says so', async (t) => {
+  const { app, gupshup } = await mockedGateway(t, { env })
+  gupshup.intercept({ path: new RegExp(`^/partner/app/${A}/usage\\?`), method: 'GET' }).reply(200, week(A, 10), { headers: JSON_HEADERS })
+  const inr = { status: 'success', partnerAppUsageList: [{ date: '2024-01-02', currency: 'INR', totalMsg: 3, totalFees: 1 }] }
+  gupshup.intercept({ path: new RegExp(`^/partner/app/${B}/usage\\?`), method: 'GET' }).reply(200, inr, { headers: JSON_HEADERS })
+  const res = await app.inject(`/usage/gupshup/usage?${RANGE}&apps=${A},${B}`)
+  t.equal(res.statusCode, 502)
+  t.match(res.json(), { code: 'upstream_invalid_response', detail: /several currencies \(USD, INR\)/ })
+})
+
+t.test('with partner sign-in, the apps are those the gateway has fetched a token for so far; none yet is an empty report', async (t) => {
+  const { sims } = await simulatedGateway(t)
+  const config = loadConfig({ LOG_LEVEL: 'silent', GUPSHUP_BASE_URL: sims.gupshup.baseUrl, GUPSHUP_PARTNER_EMAIL: sims.gupshup.partner.email, GUPSHUP_PARTNER_SECRET: sims.gupshup.partner.secret })
+  const { app } = await gateway(t, { config })
+  const empty = await app.inject(`/usage/gupshup/usage?${RANGE}`)
+  t.equal(empty.statusCode, 200)
+  t.same(empty.json().data, [])
+  t.same(empty.json().totals, {})
+  const [first] = Object.keys(sims.gupshup.tokens)
+  t.equal((await app.inject(`/usage/gupshup/apps/${first}?${RANGE}`)).statusCode, 200)
+  const one = await app.inject(`/usage/gupshup/usage?${RANGE}`)
+  t.same([...new Set((one.json().data as Point[]).map((point) => point.dimensions.app))], [first])
+  t.equal(one.headers['x-cache'], 'HIT')
 })
