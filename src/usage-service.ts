@@ -288,7 +288,8 @@ export class UsageService {
     const freshSeconds = incomplete.length > 0 || answers.length === 0 ? 0 : Math.min(...answers.map((answer) => answer.freshSeconds))
     return {
       entry: { body, etag: etagOf(body), storedAt: this.clock() - ageSeconds * 1000, ttlMs: 0 },
-      outcome: outcomeOf(answers.map((answer) => answer.outcome)),
+      // A part that failed was not answered by the cache: HIT only when every part was one.
+      outcome: outcomeOf([...answers.map((answer) => answer.outcome), ...incomplete.map((): CacheOutcome => 'MISS')]),
       ageSeconds,
       freshSeconds,
       incomplete: incomplete.length
