@@ -7,7 +7,7 @@
  */
 import { LRUCache } from 'lru-cache'
 import { bucketPoints, type Granularity } from './buckets.js'
-import { GatewayError, InvalidParameterError, NotFoundError, ProviderNotConfiguredError, ReportTooLargeError, TooManyPagesError, UpstreamInvalidResponseError } from './errors.js'
+import { GatewayError, gatewayError, InvalidParameterError, NotFoundError, ProviderNotConfiguredError, ReportTooLargeError, TooManyPagesError, UpstreamInvalidResponseError } from './errors.js'
 import { etagOf, type ReportCache } from './cache/report-cache.js'
 import type { CacheAnswer, CachedReport, CacheOutcome } from './cache/types.js'
 import type { DayCache } from './cache/day-cache.js'
@@ -36,6 +36,8 @@ export interface UsageServiceOptions {
   refreshFloorMs?: number
   /** Counts fan-out parts by outcome. */
   observer?: GatewayObserver
+  /** UPSTREAM_TIMEOUT_MS: a fan-out starts no upstream fetch later than this after it began. */
+  fanOutWindowMs?: number
 }
 
 /** How a request asks: whether it forces a refresh, and whose calls it makes. */
@@ -114,6 +116,7 @@ export class UsageService {
   private readonly publicBaseUrl: string
   private readonly refreshFloorMs: number
   private readonly observer: GatewayObserver
+  private readonly fanOutWindowMs: number
   /** A cached entry's bucketed forms, by granularity and last day: built once per entry, gone with it. */
   private readonly bucketedOf = new WeakMap<CachedReport, Map<string, CachedReport>>()
 
@@ -125,6 +128,7 @@ export class UsageService {
     this.clock = options.now ?? Date.now
     this.refreshFloorMs = options.refreshFloorMs ?? 60_000
     this.observer = options.observer ?? quietObserver
+    this.fanOutWindowMs = options.fanOutWindowMs ?? 10_000
     this.onBackgroundError = options.onBackgroundError ?? (() => {})
     this.maxPages = options.maxPages ?? 50
     this.publicBaseUrl = options.publicBaseUrl ?? ''
@@ -236,10 +240,12 @@ export class UsageService {
         throw error
       }
     }
+    // Parts that start late may answer from their caches (fresh or stale), but fetch nothing: no fan-out outlasts the window by much.
+    const partRequest: ReportRequest = { ...request, context: { ...request.context, startBy: this.clock() + this.fanOutWindowMs } }
     const partQuery = Object.fromEntries(Object.keys(over.querystring.properties).filter((name) => query[name] !== undefined).map((name) => [name, query[name]]))
     const parts = await mapBounded(ids, concurrency, async (id) => {
       try {
-        const answer = await this.report(over, id, partQuery, request)
+        const answer = await this.report(over, id, partQuery, partRequest)
         this.observer.fanOutPart(endpoint.provider, endpoint.report, answer.outcome.toLowerCase())
         return { id, answer }
       } catch (error) {
@@ -296,6 +302,13 @@ export class UsageService {
     }
   }
 
+  /** Refuses an upstream fetch that would start after the request's `startBy` (a fan-out's window). */
+  private assertMayStart (context: CallContext, provider: string): void {
+    if (context.startBy !== undefined && this.clock() >= context.startBy) {
+      throw gatewayError('upstream_timeout', `The ${provider} fetch for this subject would have started after the request's ${this.fanOutWindowMs} ms (UPSTREAM_TIMEOUT_MS); it was not made.`, { provider })
+    }
+  }
+
   private ttlMs (ttlSeconds: number): number {
     return (this.ttlOverrideSeconds ?? ttlSeconds) * 1000
   }
@@ -312,6 +325,7 @@ export class UsageService {
   private async cachedReport (endpoint: ReportEndpoint, id: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
     const source = this.sourceOf(endpoint, id)
     const load = async (): Promise<string> => {
+      this.assertMayStart(context, endpoint.provider)
       const fetched = await source.fetchReport(endpoint, id, query, context)
       const body = serialize(fetched, fetched.nextCursor === null ? null : this.publicBaseUrl + gatewayPath(endpoint, id, { ...query, cursor: fetched.nextCursor }))
       const bytes = Buffer.byteLength(body)
@@ -386,7 +400,10 @@ export class UsageService {
     const answer = await this.days.days({
       scope: `${endpoint.key}:${appId}`,
       ...rangeOf(query, today),
-      load: async (from, to) => await fetchDays.call(source, endpoint, appId, from, to, context),
+      load: async (from, to) => {
+        this.assertMayStart(context, endpoint.provider)
+        return await fetchDays.call(source, endpoint, appId, from, to, context)
+      },
       ttlMsOf: (day, empty) => {
         const ttlMs = this.ttlMs(day < settledBefore ? settledTtlSeconds : ttlSeconds)
         // A recent day reported empty may be an upstream incident: look again sooner.

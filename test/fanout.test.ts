@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import { loadConfig } from '../providers/index.js'
-import { GUPSHUP_APP, GUPSHUP_ORIGIN, JSON_HEADERS, gateway, mockedGateway, simulatedGateway } from './helpers.js'
+import { GUPSHUP_APP, GUPSHUP_ORIGIN, JSON_HEADERS, gateway, loopbackUpstream, mockedGateway, simulatedGateway } from './helpers.js'
 
 interface Point { start: string, end: string, dimensions: Record<string, string>, metrics: Record<string, number> }
 
@@ -195,4 +195,16 @@ t.test('with partner sign-in, the apps are those the gateway has fetched a token
   const one = await app.inject(`/usage/gupshup/usage?${RANGE}`)
   t.same([...new Set((one.json().data as Point[]).map((point) => point.dimensions.app))], [first])
   t.equal(one.headers['x-cache'], 'HIT')
+})
+
+t.test('a hanging upstream: no fetch starts after UPSTREAM_TIMEOUT_MS, every app fails, the first failure (504) is the answer', async (t) => {
+  const asked: string[] = []
+  // Never answers: each call runs into the gateway's deadline.
+  const hanging = await loopbackUpstream(t, (request) => { asked.push(String(request.url).split('?')[0]) })
+  const { app } = await gateway(t, { env: { ...env, GUPSHUP_BASE_URL: hanging, UPSTREAM_TIMEOUT_MS: '300' } })
+  const res = await app.inject(`/usage/gupshup/usage?${RANGE}&apps=${APPS.join(',')}`)
+  t.equal(res.statusCode, 504)
+  t.equal(res.json().code, 'upstream_timeout')
+  t.equal(asked.length, 4, 'the first four apps were asked; the fifth would have started after the window, and was not')
+  t.notOk(asked.includes(`/partner/app/${GONE}/usage`))
 })
