@@ -35,7 +35,10 @@ const catalogSchema = (providerNames: readonly string[]): TSchema => Type.Object
         name: Type.String(),
         upstream: Type.String(),
         unit: Type.String({ description: '`count`, `ratio`, or `currency` (the report says which ISO 4217 code).' }),
-        additive: Type.Boolean({ description: 'Summed into `totals`.' })
+        additive: Type.Boolean({ description: 'Summed into `totals`.' }),
+        rollup: Type.Union([Type.Literal('sum'), Type.Literal('last'), Type.Literal('max')], {
+          description: 'How its days roll up into a week or month (`granularity`): `sum`; `last`, the bucket\'s last day that has one (a running total); `max` (a cap).'
+        })
       })),
       cacheTtlSeconds: Type.Integer({ description: 'Freshness of a cached answer (of a recent day, where days settle).' }),
       settledCacheTtlSeconds: Type.Optional(Type.Integer({ description: 'Freshness once the days covered are two or more days past (Gupshup).' }))
@@ -74,7 +77,7 @@ const catalogRoutes: FastifyPluginAsync<CatalogOptions> = async (fastify, { conf
     upstream: endpoint.upstreamPath,
     paged: endpoint.paged,
     parameters: parametersOf(endpoint),
-    metrics: endpoint.metrics.map(({ name, upstream, unit, additive }) => ({ name, upstream, unit, additive })),
+    metrics: endpoint.metrics.map(({ name, upstream, unit, additive, rollup }) => ({ name, upstream, unit, additive, rollup })),
     cacheTtlSeconds: ttl(endpoint.cache.ttlSeconds),
     ...(endpoint.cache.settledTtlSeconds === undefined ? {} : { settledCacheTtlSeconds: ttl(endpoint.cache.settledTtlSeconds) })
   }))

@@ -40,20 +40,38 @@ const PROBLEMS = problemResponses()
 export function exampleReport (endpoint: ReportEndpoint, subjectId: string): UsageReport {
   const metrics = Object.fromEntries(endpoint.metrics.map((def, index) => [def.name, def.unit === 'count' ? 3 + index * 2 : 0.05 * (index + 1)]))
   // Reports over days (a range, a month, today) have a point per day; the others, one over their period.
-  const data = [{ start: '2024-01-10', end: endpoint.cache.rangeOf !== undefined ? '2024-01-10' : '2025-01-10', dimensions: {}, metrics }]
+  const end = endpoint.cache.rangeOf !== undefined ? '2024-01-10' : '2025-01-10'
+  // A fan-out's points say whose they are.
+  const dimensions: Record<string, string> = endpoint.fanOut === undefined ? {} : { [endpoint.fanOut.dimension]: subjectId }
+  const data = [{ start: '2024-01-10', end, dimensions, metrics }]
   const additive = new Map(endpoint.metrics.map((def) => [def.name, def.additive]))
   return {
     provider: endpoint.provider,
     report: endpoint.report,
-    subject: { type: endpoint.subject.type, id: subjectId },
+    subject: { type: endpoint.subject.type, id: endpoint.fanOut === undefined ? subjectId : endpoint.provider },
     units: unitsOf(endpoint.metrics, 'USD'),
     data,
     totals: totalsOf(data, (name) => additive.get(name) ?? false, endpoint.provider),
-    paging: { total: 1, limit: endpoint.paged ? 50 : null, next: endpoint.paged ? gatewayPath(endpoint, subjectId, { cursor: 'BQ.TGQPUQ' }) : null }
+    paging: { total: 1, limit: endpoint.paged ? 50 : null, next: endpoint.paged ? gatewayPath(endpoint, subjectId, { cursor: 'BQ.TGQPUQ' }) : null },
+    // A fan-out's example shows a partial answer: one subject left out, and why.
+    ...(endpoint.fanOut === undefined
+      ? {}
+      : {
+          incomplete: [{
+            subject: { type: endpoint.fanOut.over.subject.type, id: `another-${endpoint.fanOut.over.subject.type}` },
+            status: 429,
+            code: 'upstream_rate_limited',
+            detail: `${endpoint.provider} call budget of this credential is spent (the gateway never exceeds the upstream's limit); retry after 42 s.`,
+            retryAfter: 42
+          }]
+        })
   }
 }
 
-function freshness ({ cache }: ReportEndpoint): string {
+function freshness ({ cache, fanOut }: ReportEndpoint): string {
+  if (fanOut !== undefined) {
+    return `Not cached whole: each ${fanOut.over.subject.type}'s part comes from its own report's cache (\`${fanOut.over.route.replace(/:(\w+)/g, '{$1}')}\`), at most ${fanOut.concurrency} fetched at once, so a retry asks the upstream only for what is missing. \`X-Cache\` is \`HIT\` only when every part was. When some ${fanOut.over.subject.type}s fail, the answer is still 200, with the others and \`incomplete\` (and \`X-Incomplete: <count>\`); \`strict=true\` makes any failure the answer, as does every ${fanOut.over.subject.type} failing (the first failure's problem).`
+  }
   if (cache.daily === true) {
     return `Cached per day, not per range: a settled day (two or more days past) for ${cache.settledTtlSeconds ?? cache.ttlSeconds} s, recent days for ${cache.ttlSeconds} s, unless CACHE_TTL_SECONDS says otherwise; only days missing from the cache cost an upstream call.`
   }
@@ -79,7 +97,8 @@ function reportRouteDocs (endpoint: ReportEndpoint): Record<string, unknown> {
           'x-cache': { type: 'string', enum: ['HIT', 'MISS', 'STALE'], description: 'Whether the cache answered.' },
           etag: { type: 'string', description: 'Strong validator of the body.' },
           age: { type: 'integer', description: 'Seconds since the report was fetched upstream.' },
-          'cache-control': { type: 'string', description: '`private, max-age=N`: N seconds of freshness left.' }
+          'cache-control': { type: 'string', description: '`private, max-age=N`: N seconds of freshness left.' },
+          ...(endpoint.fanOut === undefined ? {} : { 'x-incomplete': { type: 'integer', description: 'How many subjects `incomplete` lists (absent when none).' } })
         },
         content: {
           'application/json': { schema: Type.Ref('UsageReport'), example: exampleReport(endpoint, exampleId) },
@@ -154,11 +173,13 @@ export function reportRoutes (endpoints: readonly ReportEndpoint[]): FastifyPlug
       for (const url of [endpoint.route, `${endpoint.route}/`]) {
         typed.get(url, { schema: { ...schema, hide: url !== endpoint.route }, preValidation }, async (request, reply) => {
           endpoint.check?.(request.query, fastify.usage.now())
-          const id = String(request.params[endpoint.subject.param])
+          // A fan-out's subject is its provider; the subjects it covers are in its query.
+          const id = endpoint.fanOut === undefined ? String(request.params[endpoint.subject.param]) : endpoint.provider
           const answer = await fastify.usage.report(endpoint, id, request.query, {
             forceRefresh: wantsFreshCopy(request),
             context: callContextOf(request)
           })
+          if ((answer.incomplete ?? 0) > 0) reply.header('x-incomplete', String(answer.incomplete))
           return reply.sendReport(answer)
         })
         fastify.route({ method: OTHER_METHODS, url, schema: { hide: true }, handler: methodNotAllowed })

@@ -48,6 +48,28 @@ export interface ReportEndpoint {
   paged: boolean
   metrics: MetricDef[]
   cache: CachePolicy
+  /**
+   * Its points are days of `cache.rangeOf`, one each: it takes `granularity`
+   * (day, ISO week, calendar month), rolled up by each metric's rule from the
+   * same cached days (granularity is not part of any cache key).
+   */
+  buckets?: true
+  /** A report over many subjects: each one's report from `over`, its points marked with their subject. */
+  fanOut?: FanOut
+}
+
+/** What a fan-out row fans out over: a per-subject row, and how subjects are named and fetched. */
+export interface FanOut {
+  /** The per-subject row each subject's report comes from (its days and caches). */
+  over: ReportEndpoint
+  /** The query parameter listing subject ids, comma-separated (without it: every subject the source knows). */
+  param: string
+  /** The dimension each point carries its subject's id under. */
+  dimension: string
+  /** Most subjects one request may name. */
+  maxSubjects: number
+  /** Most subjects fetched at once. */
+  concurrency: number
 }
 
 /** Every query parameter of the schema, mapped: a missing or misspelt name does not compile. */

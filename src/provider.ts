@@ -52,6 +52,8 @@ export interface Source<E extends ReportEndpoint = ReportEndpoint> {
   fetchDays? (endpoint: E, id: string, from: string, to: string, context: CallContext): Promise<Map<string, DayRow>>
   /** Cached or fetched days → the report (rows with `cache.daily`). */
   reportOf? (endpoint: E, id: string, days: Array<[string, DayRow | null]>): FetchedReport
+  /** Every subject of `type` the source can serve (a fan-out without a subject list covers them). */
+  listSubjects? (type: string): Promise<string[]>
   /** The upstream's last quota figures per credential (`/metrics`, when the provider has `quotaMetric`). */
   quota? (): Record<string, Record<string, number>>
   close (): Promise<void>

@@ -6,14 +6,16 @@
  * made with the requesting caller's context, which the shares charge.
  */
 import { LRUCache } from 'lru-cache'
-import { NotFoundError, ProviderNotConfiguredError, ReportTooLargeError, TooManyPagesError, type GatewayError } from './errors.js'
+import { bucketPoints, type Granularity } from './buckets.js'
+import { GatewayError, gatewayError, InvalidParameterError, NotFoundError, ProviderNotConfiguredError, ReportTooLargeError, TooManyPagesError, UpstreamInvalidResponseError } from './errors.js'
 import { etagOf, type ReportCache } from './cache/report-cache.js'
-import type { CacheAnswer } from './cache/types.js'
+import type { CacheAnswer, CachedReport, CacheOutcome } from './cache/types.js'
 import type { DayCache } from './cache/day-cache.js'
 import { addDays, isoDay } from './days.js'
-import type { QueryValues, ReportEndpoint } from './endpoint.js'
+import type { FanOut, QueryValues, ReportEndpoint } from './endpoint.js'
+import { quietObserver, type GatewayObserver } from './observer.js'
 import type { Source } from './provider.js'
-import { guessMetric, totalsOf, type FetchedReport, type UsageReport } from './report.js'
+import { guessMetric, NO_CURRENCY, totalsOf, type FetchedReport, type IncompletePart, type UsagePoint, type UsageReport } from './report.js'
 import type { CallContext } from './upstream-timing.js'
 
 export interface UsageServiceOptions {
@@ -32,6 +34,10 @@ export interface UsageServiceOptions {
   onBackgroundError?: (error: unknown) => void
   /** A forced refresh of an entry younger than this is answered from the cache (CACHE_REFRESH_FLOOR_SECONDS). */
   refreshFloorMs?: number
+  /** Counts fan-out parts by outcome. */
+  observer?: GatewayObserver
+  /** UPSTREAM_TIMEOUT_MS: a fan-out starts no upstream fetch later than this after it began. */
+  fanOutWindowMs?: number
 }
 
 /** How a request asks: whether it forces a refresh, and whose calls it makes. */
@@ -70,6 +76,33 @@ function serialize ({ nextCursor, ...fetched }: FetchedReport, next: string | nu
   return JSON.stringify(report)
 }
 
+/** The request's `granularity` (a bucketed row's; `day` when absent), and the query without it (what is cached). */
+function splitGranularity (endpoint: ReportEndpoint, query: QueryValues): { granularity?: Granularity, rest: QueryValues } {
+  if (endpoint.buckets !== true) return { rest: query }
+  const { granularity = 'day', ...rest } = query
+  return { granularity: granularity as Granularity, rest }
+}
+
+/** `items` through `work`, at most `limit` at once, answers in the items' order. */
+async function mapBounded<T, R> (items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++
+      results[index] = await work(items[index])
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}
+
+/** The worst of several cache outcomes: HIT only when every part was one. */
+function outcomeOf (outcomes: Iterable<CacheOutcome>): CacheOutcome {
+  const all = new Set(outcomes)
+  return all.has('MISS') ? 'MISS' : all.has('STALE') ? 'STALE' : 'HIT'
+}
+
 export class UsageService {
   private readonly cache: ReportCache
   private readonly days: DayCache
@@ -82,6 +115,10 @@ export class UsageService {
   private readonly maxPages: number
   private readonly publicBaseUrl: string
   private readonly refreshFloorMs: number
+  private readonly observer: GatewayObserver
+  private readonly fanOutWindowMs: number
+  /** A cached entry's bucketed forms, by granularity and last day: built once per entry, gone with it. */
+  private readonly bucketedOf = new WeakMap<CachedReport, Map<string, CachedReport>>()
 
   constructor (options: UsageServiceOptions) {
     this.cache = options.cache
@@ -90,6 +127,8 @@ export class UsageService {
     this.ttlOverrideSeconds = options.ttlOverrideSeconds
     this.clock = options.now ?? Date.now
     this.refreshFloorMs = options.refreshFloorMs ?? 60_000
+    this.observer = options.observer ?? quietObserver
+    this.fanOutWindowMs = options.fanOutWindowMs ?? 10_000
     this.onBackgroundError = options.onBackgroundError ?? (() => {})
     this.maxPages = options.maxPages ?? 50
     this.publicBaseUrl = options.publicBaseUrl ?? ''
@@ -129,17 +168,144 @@ export class UsageService {
   }
 
   async report (endpoint: ReportEndpoint, id: string, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
+    if (endpoint.fanOut !== undefined) return await this.fanOutReport(endpoint, endpoint.fanOut, query, request)
+    const { granularity, rest } = splitGranularity(endpoint, query)
+    const answer = await this.subjectReport(endpoint, id, rest, request, granularity)
+    return granularity === undefined || endpoint.cache.daily === true ? answer : this.bucketed(endpoint, rest, granularity, answer)
+  }
+
+  /** One subject's report; a daily row's days are bucketed by `granularity` as they are assembled. */
+  private async subjectReport (endpoint: ReportEndpoint, id: string, query: QueryValues, request: ReportRequest, granularity?: Granularity): Promise<CacheAnswer> {
     const forceRefresh = request.forceRefresh === true
     // The hot path skips the key when nothing is remembered.
     const remembered = forceRefresh || this.refused.size === 0 ? undefined : this.refused.get(this.refusalKeyOf(endpoint, id, query))
     if (remembered !== undefined) throw remembered
     try {
-      if (endpoint.cache.daily === true) return await this.dailyReport(endpoint, id, query, forceRefresh, request.context)
+      if (endpoint.cache.daily === true) return await this.dailyReport(endpoint, id, query, forceRefresh, request.context, granularity)
       if (query.all === true) return await this.allPages(endpoint, id, query, forceRefresh, request.context)
       return await this.cachedReport(endpoint, id, query, forceRefresh, request.context)
     } catch (error) {
       if ((error instanceof NotFoundError || error instanceof ReportTooLargeError) && this.notFoundTtlMs > 0) this.refused.set(this.refusalKeyOf(endpoint, id, query), error)
       throw error
+    }
+  }
+
+  /** The days a bucketed row's request covers, up to tomorrow (UTC): no later day appears. */
+  private bucketsOf (endpoint: ReportEndpoint, query: QueryValues, granularity: Granularity, data: UsagePoint[]): UsagePoint[] {
+    const today = isoDay(this.clock())
+    const range = endpoint.cache.rangeOf?.(query, today) ?? { from: today, to: today }
+    return bucketPoints(data, range, granularity, endpoint.metrics, addDays(today, 1))
+  }
+
+  /** A whole cached report's days in buckets, built once per entry (re-bucketing costs no upstream call). */
+  private bucketed (endpoint: ReportEndpoint, query: QueryValues, granularity: Granularity, answer: CacheAnswer): CacheAnswer {
+    const key = `${granularity}/${isoDay(this.clock())}`
+    let forms = this.bucketedOf.get(answer.entry)
+    let entry = forms?.get(key)
+    if (entry === undefined) {
+      const report = JSON.parse(answer.entry.body) as UsageReport
+      const data = this.bucketsOf(endpoint, query, granularity, report.data)
+      const body = JSON.stringify({ ...report, data, paging: { ...report.paging, total: data.length } })
+      entry = { ...answer.entry, body, etag: etagOf(body) }
+      if (forms === undefined) this.bucketedOf.set(answer.entry, forms = new Map())
+      forms.set(key, entry)
+    }
+    return { ...answer, entry }
+  }
+
+  /**
+   * One report over many subjects, each from its own row's caches, a few at
+   * a time. Subjects that fail are listed in `incomplete` (the answer is not
+   * cached: a retry asks only the parts its caches lack); with `strict`, or
+   * when every subject fails, the first failure is the answer.
+   */
+  private async fanOutReport (endpoint: ReportEndpoint, fanOut: FanOut, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
+    const { over, param, dimension, maxSubjects, concurrency } = fanOut
+    const source = this.sources[endpoint.provider]
+    if (source === undefined) throw new ProviderNotConfiguredError(endpoint.provider)
+    const named = query[param]
+    const ids = typeof named === 'string'
+      ? [...new Set(named.split(',').filter((id) => id !== ''))]
+      : await source.listSubjects?.(over.subject.type) ?? []
+    if (ids.length > maxSubjects) throw new InvalidParameterError(param, `The query parameter '${param}' names ${ids.length} subjects; at most ${maxSubjects}.`)
+    for (const id of ids) {
+      try {
+        source.assertKnownSubject?.(over, id)
+      } catch (error) {
+        // Named by the fan-out's parameter, before any upstream call.
+        if (error instanceof GatewayError) {
+          const { status, code, title, detail, retryAfterSeconds, provider } = error
+          throw new GatewayError({ status, code, title, detail, retryAfterSeconds, provider, parameter: param })
+        }
+        throw error
+      }
+    }
+    // Parts that start late may answer from their caches (fresh or stale), but fetch nothing: no fan-out outlasts the window by much.
+    const partRequest: ReportRequest = { ...request, context: { ...request.context, startBy: this.clock() + this.fanOutWindowMs } }
+    const partQuery = Object.fromEntries(Object.keys(over.querystring.properties).filter((name) => query[name] !== undefined).map((name) => [name, query[name]]))
+    const parts = await mapBounded(ids, concurrency, async (id) => {
+      try {
+        const answer = await this.report(over, id, partQuery, partRequest)
+        this.observer.fanOutPart(endpoint.provider, endpoint.report, answer.outcome.toLowerCase())
+        return { id, answer }
+      } catch (error) {
+        if (!(error instanceof GatewayError)) throw error
+        this.observer.fanOutPart(endpoint.provider, endpoint.report, error.code)
+        return { id, error }
+      }
+    })
+    const failures = parts.flatMap((part) => part.error === undefined ? [] : [part.error])
+    if (failures.length > 0 && (query.strict === true || failures.length === parts.length)) throw failures[0]
+
+    const units: Record<string, string> = {}
+    const data: UsagePoint[] = []
+    const answers: CacheAnswer[] = []
+    const incomplete: IncompletePart[] = []
+    for (const { id, answer, error } of parts) {
+      if (error !== undefined) {
+        incomplete.push({ subject: { type: over.subject.type, id }, status: error.status, code: error.code, detail: error.detail, retryAfter: error.retryAfterSeconds ?? null })
+        continue
+      }
+      answers.push(answer)
+      const report = JSON.parse(answer.entry.body) as UsageReport
+      for (const [name, unit] of Object.entries(report.units)) {
+        const held = units[name]
+        if (held !== undefined && held !== unit && held !== NO_CURRENCY && unit !== NO_CURRENCY) {
+          throw new UpstreamInvalidResponseError(endpoint.provider, `${endpoint.provider} reported ${name} in several currencies (${held}, ${unit}).`)
+        }
+        if (held === undefined || held === NO_CURRENCY) units[name] = unit
+      }
+      for (const point of report.data) data.push({ ...point, dimensions: { ...point.dimensions, [dimension]: id } })
+    }
+    const additive = new Map(over.metrics.map((def) => [def.name, def.additive]))
+    const report: UsageReport = {
+      provider: endpoint.provider,
+      report: endpoint.report,
+      subject: { type: endpoint.subject.type, id: endpoint.provider },
+      units,
+      data,
+      totals: totalsOf(data, (name) => additive.get(name) ?? guessMetric(name).additive, endpoint.provider),
+      paging: { total: data.length, limit: null, next: null },
+      ...(incomplete.length > 0 ? { incomplete } : {})
+    }
+    const body = JSON.stringify(report)
+    const ageSeconds = Math.max(0, ...answers.map((answer) => answer.ageSeconds))
+    // An incomplete answer is not to be kept by anyone: the next request may get the rest.
+    const freshSeconds = incomplete.length > 0 || answers.length === 0 ? 0 : Math.min(...answers.map((answer) => answer.freshSeconds))
+    return {
+      entry: { body, etag: etagOf(body), storedAt: this.clock() - ageSeconds * 1000, ttlMs: 0 },
+      // A part that failed was not answered by the cache: HIT only when every part was one.
+      outcome: outcomeOf([...answers.map((answer) => answer.outcome), ...incomplete.map((): CacheOutcome => 'MISS')]),
+      ageSeconds,
+      freshSeconds,
+      incomplete: incomplete.length
+    }
+  }
+
+  /** Refuses an upstream fetch that would start after the request's `startBy` (a fan-out's window). */
+  private assertMayStart (context: CallContext, provider: string): void {
+    if (context.startBy !== undefined && this.clock() >= context.startBy) {
+      throw gatewayError('upstream_timeout', `The ${provider} fetch for this subject would have started after the request's ${this.fanOutWindowMs} ms (UPSTREAM_TIMEOUT_MS); it was not made.`, { provider })
     }
   }
 
@@ -159,6 +325,7 @@ export class UsageService {
   private async cachedReport (endpoint: ReportEndpoint, id: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
     const source = this.sourceOf(endpoint, id)
     const load = async (): Promise<string> => {
+      this.assertMayStart(context, endpoint.provider)
       const fetched = await source.fetchReport(endpoint, id, query, context)
       const body = serialize(fetched, fetched.nextCursor === null ? null : this.publicBaseUrl + gatewayPath(endpoint, id, { ...query, cursor: fetched.nextCursor }))
       const bytes = Buffer.byteLength(body)
@@ -211,17 +378,16 @@ export class UsageService {
       totals: totalsOf(data, (name) => additive.get(name) ?? guessMetric(name).additive, endpoint.provider),
       paging: { total: first.paging.total, limit: first.paging.limit, next: null }
     } satisfies UsageReport)
-    const outcomes = new Set(pages.map((page) => page.outcome))
     return {
       entry: { body, etag: etagOf(body), storedAt: this.clock() - Math.max(...pages.map((page) => page.ageSeconds)) * 1000, ttlMs: 0 },
-      outcome: outcomes.has('MISS') ? 'MISS' : outcomes.has('STALE') ? 'STALE' : 'HIT',
+      outcome: outcomeOf(pages.map((page) => page.outcome)),
       ageSeconds: Math.max(...pages.map((page) => page.ageSeconds)),
       freshSeconds: Math.min(...pages.map((page) => page.freshSeconds))
     }
   }
 
   /** Assembled from days, each cached on its own; only missing days cost an upstream call. */
-  private async dailyReport (endpoint: ReportEndpoint, appId: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
+  private async dailyReport (endpoint: ReportEndpoint, appId: string, query: QueryValues, forceRefresh: boolean, context: CallContext, granularity?: Granularity): Promise<CacheAnswer> {
     const source = this.sourceOf(endpoint, appId)
     const { fetchDays, reportOf } = source
     const { ttlSeconds, settledTtlSeconds = ttlSeconds, rangeOf } = endpoint.cache
@@ -234,7 +400,10 @@ export class UsageService {
     const answer = await this.days.days({
       scope: `${endpoint.key}:${appId}`,
       ...rangeOf(query, today),
-      load: async (from, to) => await fetchDays.call(source, endpoint, appId, from, to, context),
+      load: async (from, to) => {
+        this.assertMayStart(context, endpoint.provider)
+        return await fetchDays.call(source, endpoint, appId, from, to, context)
+      },
       ttlMsOf: (day, empty) => {
         const ttlMs = this.ttlMs(day < settledBefore ? settledTtlSeconds : ttlSeconds)
         // A recent day reported empty may be an upstream incident: look again sooner.
@@ -246,7 +415,12 @@ export class UsageService {
       forceRefresh,
       onBackgroundError: this.onBackgroundError
     })
-    const body = serialize(reportOf.call(source, endpoint, appId, answer.days), null)
+    const report = reportOf.call(source, endpoint, appId, answer.days)
+    if (granularity !== undefined) {
+      report.data = this.bucketsOf(endpoint, query, granularity, report.data)
+      report.paging = { ...report.paging, total: report.data.length }
+    }
+    const body = serialize(report, null)
     const now = this.clock()
     return {
       entry: { body, etag: etagOf(body), storedAt: now - answer.ageSeconds * 1000, ttlMs: answer.freshSeconds * 1000 },

@@ -42,6 +42,11 @@ export class GupshupClient implements Source<GupshupEndpoint> {
     if (!this.tokens.canServe(appId)) throw unknownApp(appId)
   }
 
+  /** The apps this source can serve (a fan-out without `apps` covers them): the one place a directory plugs in. */
+  async listSubjects (type: string): Promise<string[]> {
+    return type === 'app' ? this.tokens.knownApps() : []
+  }
+
   /** The days Gupshup has for the app in [from, to] (daily endpoints). */
   async fetchDays (endpoint: GupshupEndpoint, appId: string, from: string, to: string, context: CallContext): Promise<Map<string, DayRow>> {
     return dayRowsOf(endpoint, await this.rows(endpoint, appId, { from, to }, context), { from, to })

@@ -61,6 +61,14 @@ export class GupshupTokens {
     return this.options.partner !== undefined && !this.unknown.has(appId)
   }
 
+  /**
+   * The apps a token is at hand for: the configured ones, and those fetched by
+   * partner sign-in so far (Gupshup's app directory lists the rest; see issue 10).
+   */
+  knownApps (): string[] {
+    return [...new Set([...Object.keys(this.options.appTokens), ...this.fetched.keys()])]
+  }
+
   async tokenFor (appId: string, context: CallContext): Promise<string> {
     if (Object.hasOwn(this.options.appTokens, appId)) return this.options.appTokens[appId]
     if (this.options.partner === undefined || this.unknown.has(appId)) throw unknownApp(appId)
