@@ -3,11 +3,14 @@
  * errors, examples) and its handler: validate (by schema), ask the usage
  * service, reply with caching headers.
  */
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { Type, type TObject } from 'typebox'
+import { etagOf } from '../src/cache/report-cache.js'
+import type { CacheAnswer } from '../src/cache/types.js'
 import { reportToCsv } from '../src/csv.js'
-import type { ReportEndpoint } from '../src/endpoint.js'
+import { directoryToCsv, withLabelsParam, type DirectoryAnswer } from '../src/directory.js'
+import type { DirectoryEndpoint, EndpointRow, QueryValues, ReportEndpoint } from '../src/endpoint.js'
 import { ERRORS, gatewayError, InvalidParameterError, type CatalogEntry } from '../src/errors.js'
 import { closestName, problemType } from '../src/problem.js'
 import { totalsOf, unitsOf, type UsageReport } from '../src/report.js'
@@ -53,7 +56,26 @@ export function exampleReport (endpoint: ReportEndpoint, subjectId: string): Usa
   }
 }
 
-function freshness ({ cache }: ReportEndpoint): string {
+/** A plausible directory for the spec's examples. */
+export function exampleDirectory (endpoint: DirectoryEndpoint): DirectoryAnswer {
+  const examples: Record<string, DirectoryAnswer['items'][number]> = {
+    app: { type: 'app', id: '6447306070', name: 'Acme Chat', attributes: { bundleId: 'com.acme.chat', sku: 'ACMECHAT' } },
+    build: { type: 'build', id: 'ace4f47a-60ae-4ed6-954f-c4e61c7baab0', name: '1.4 (212)', attributes: { version: '212', marketingVersion: '1.4', platform: 'IOS', uploadedDate: '2024-01-10T09:30:00Z', processingState: 'VALID', expired: false } },
+    betaGroup: { type: 'betaGroup', id: 'a1b2c3d4-0000-4000-8000-000000000001', name: 'Public beta', attributes: { isInternalGroup: false, publicLinkEnabled: true, publicLink: 'https://testflight.apple.com/join/AbCdEf12' } }
+  }
+  const item = endpoint.provider === 'gupshup'
+    ? { type: 'app', id: endpoint.exampleId, name: 'OrderAlerts', attributes: { live: true, stopped: false } }
+    : examples[endpoint.itemType] ?? { type: endpoint.itemType, id: endpoint.exampleId, name: null, attributes: {} }
+  return {
+    provider: endpoint.provider,
+    directory: endpoint.directory,
+    subject: endpoint.subject === null ? null : { type: endpoint.subject.type, id: endpoint.exampleId },
+    items: [item],
+    paging: { total: 1, limit: endpoint.paged ? 50 : null, next: null }
+  }
+}
+
+function freshness ({ cache }: EndpointRow): string {
   if (cache.daily === true) {
     return `Cached per day, not per range: a settled day (two or more days past) for ${cache.settledTtlSeconds ?? cache.ttlSeconds} s, recent days for ${cache.ttlSeconds} s, unless CACHE_TTL_SECONDS says otherwise; only days missing from the cache cost an upstream call.`
   }
@@ -66,6 +88,31 @@ function freshness ({ cache }: ReportEndpoint): string {
 /** The route's OpenAPI description beyond its parameters: responses, errors, examples. */
 function reportRouteDocs (endpoint: ReportEndpoint): Record<string, unknown> {
   const { exampleId } = endpoint
+  const example = exampleReport(endpoint, exampleId)
+  return routeDocs(endpoint, {
+    description: 'The normalized report.',
+    schema: 'UsageReport',
+    example,
+    csv: 'With `Accept: text/csv`: one row per point (start, end, each dimension and, with `labels=true`, its label columns, each metric) under a header row.',
+    csvExample: reportToCsv(example)
+  })
+}
+
+/** A directory route's OpenAPI description beyond its parameters. */
+function directoryRouteDocs (endpoint: DirectoryEndpoint): Record<string, unknown> {
+  const example = exampleDirectory(endpoint)
+  return routeDocs(endpoint, {
+    description: `The ${endpoint.directory} directory.`,
+    schema: 'Directory',
+    example,
+    csv: 'With `Accept: text/csv`: one row per item (`id`, `name`, then each attribute) under a header row.',
+    csvExample: directoryToCsv(example)
+  })
+}
+
+interface AnswerDocs { description: string, schema: string, example: unknown, csv: string, csvExample: string }
+
+function routeDocs (endpoint: EndpointRow, answer: AnswerDocs): Record<string, unknown> {
   return {
     tags: [endpoint.provider],
     summary: endpoint.summary,
@@ -74,7 +121,7 @@ function reportRouteDocs (endpoint: ReportEndpoint): Record<string, unknown> {
     security: [{ apiKey: [] }, { bearer: [] }],
     response: {
       200: {
-        description: 'The normalized report.',
+        description: answer.description,
         headers: {
           'x-cache': { type: 'string', enum: ['HIT', 'MISS', 'STALE'], description: 'Whether the cache answered.' },
           etag: { type: 'string', description: 'Strong validator of the body.' },
@@ -82,11 +129,8 @@ function reportRouteDocs (endpoint: ReportEndpoint): Record<string, unknown> {
           'cache-control': { type: 'string', description: '`private, max-age=N`: N seconds of freshness left.' }
         },
         content: {
-          'application/json': { schema: Type.Ref('UsageReport'), example: exampleReport(endpoint, exampleId) },
-          'text/csv': {
-            schema: Type.String({ description: 'With `Accept: text/csv`: one row per point (start, end, each dimension, each metric) under a header row.' }),
-            example: reportToCsv(exampleReport(endpoint, exampleId))
-          }
+          'application/json': { schema: Type.Ref(answer.schema), example: answer.example },
+          'text/csv': { schema: Type.String({ description: answer.csv }), example: answer.csvExample }
         }
       },
       304: { description: 'Not modified: the `If-None-Match` tag is current.', type: 'null' },
@@ -110,8 +154,8 @@ const OTHER_METHODS = ['DELETE', 'OPTIONS', 'PATCH', 'POST', 'PUT']
  * not reported as the parameter it meant being missing. Then the row's lenient
  * spellings (`month=1`) are put in the schema's form.
  */
-function queryChecker (endpoint: ReportEndpoint): (request: FastifyRequest) => Promise<void> {
-  const known = Object.keys(endpoint.querystring.properties)
+function queryChecker (endpoint: EndpointRow, querystring: TObject): (request: FastifyRequest) => Promise<void> {
+  const known = Object.keys(querystring.properties)
   return async (request) => {
     const query = request.query as Record<string, unknown>
     for (const [name, value] of Object.entries(query)) {
@@ -143,26 +187,53 @@ async function methodNotAllowed (request: FastifyRequest, reply: FastifyReply): 
   throw gatewayError('method_not_allowed', `${request.method} is not allowed here; report routes answer ${ALLOWED_METHODS}.`)
 }
 
-/** A route plugin serving each endpoint row (of every provider of the registry). */
-export function reportRoutes (endpoints: readonly ReportEndpoint[]): FastifyPluginAsync {
+/**
+ * With `labels=true`: the cached report with the names beside its ids. Its
+ * cache headers are the report's; its ETag is its own. `paging.next` keeps `labels=true`.
+ */
+async function labelled (fastify: FastifyInstance, answer: CacheAnswer, context: CallContext): Promise<CacheAnswer> {
+  const report = JSON.parse(answer.entry.body) as UsageReport
+  const { labels, incomplete } = await fastify.usage.labelsOf(report, context)
+  const next = report.paging.next === null ? null : `${report.paging.next}${report.paging.next.includes('?') ? '&' : '?'}labels=true`
+  const body = JSON.stringify({ ...report, paging: { ...report.paging, next }, labels, labelsIncomplete: incomplete } satisfies UsageReport)
+  return { ...answer, entry: { ...answer.entry, body, etag: etagOf(body) } }
+}
+
+/**
+ * A route plugin serving each row of the tables (of every provider of the
+ * registry): report rows, with `labels`, and directory rows.
+ */
+export function reportRoutes (endpoints: readonly ReportEndpoint[], directories: readonly DirectoryEndpoint[] = []): FastifyPluginAsync {
   return async (fastify) => {
     const typed = fastify.withTypeProvider<TypeBoxTypeProvider>()
-    for (const endpoint of endpoints) {
-      const schema = { ...reportRouteDocs(endpoint), params: endpoint.params, querystring: endpoint.querystring }
-      const preValidation = queryChecker(endpoint)
+    /** Registers a row's route (and its trailing-slash twin and 405s) with its schema and handler. */
+    const serve = (row: EndpointRow, docs: Record<string, unknown>, querystring: TObject, answer: (id: string, query: Record<string, unknown>, request: FastifyRequest) => Promise<{ answer: CacheAnswer, csv?: (body: string) => string }>): void => {
+      const schema = { ...docs, params: row.params, querystring }
+      const preValidation = queryChecker(row, querystring)
       // HEAD comes with every GET (Fastify's exposeHeadRoutes); a trailing slash is the same route, unlisted in the spec.
-      for (const url of [endpoint.route, `${endpoint.route}/`]) {
-        typed.get(url, { schema: { ...schema, hide: url !== endpoint.route }, preValidation }, async (request, reply) => {
-          endpoint.check?.(request.query, fastify.usage.now())
-          const id = String(request.params[endpoint.subject.param])
-          const answer = await fastify.usage.report(endpoint, id, request.query, {
-            forceRefresh: wantsFreshCopy(request),
-            context: callContextOf(request)
-          })
-          return reply.sendReport(answer)
+      for (const url of [row.route, `${row.route}/`]) {
+        typed.get(url, { schema: { ...schema, hide: url !== row.route }, preValidation }, async (request, reply) => {
+          const query = request.query as Record<string, unknown>
+          row.check?.(query, fastify.usage.now())
+          const id = row.subject === null ? '' : String((request.params as Record<string, unknown>)[row.subject.param])
+          const { answer: cached, csv } = await answer(id, query, request)
+          return reply.sendReport(cached, csv)
         })
         fastify.route({ method: OTHER_METHODS, url, schema: { hide: true }, handler: methodNotAllowed })
       }
+    }
+    for (const endpoint of endpoints) {
+      serve(endpoint, reportRouteDocs(endpoint), withLabelsParam(endpoint.querystring), async (id, { labels, ...query }, request) => {
+        const context = callContextOf(request)
+        const answer = await fastify.usage.report(endpoint, id, query as QueryValues, { forceRefresh: wantsFreshCopy(request), context })
+        return { answer: labels === true ? await labelled(fastify, answer, context) : answer }
+      })
+    }
+    for (const directory of directories) {
+      serve(directory, directoryRouteDocs(directory), directory.querystring, async (id, query, request) => ({
+        answer: await fastify.usage.directoryAnswer(directory, id, query, { forceRefresh: wantsFreshCopy(request), context: callContextOf(request) }),
+        csv: (body) => directoryToCsv(JSON.parse(body) as DirectoryAnswer)
+      }))
     }
   }
 }

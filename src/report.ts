@@ -45,6 +45,11 @@ export const UsagePointSchema = Type.Object({
   metrics: Metrics
 })
 
+/** `labels=true`: kind → id → label (`name`, and `email` or `bundleId`). */
+export const LabelsSchema = Type.Record(Type.String(), Type.Record(Type.String(), Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]))), {
+  description: 'With `labels=true`: dimension or subject type → id → its name (and email, bundle id). Personal data for testers.'
+})
+
 /** The registry's provider names, as a schema: an enum in the spec. */
 export const providerNameSchema = (names: readonly string[], options: { description?: string } = {}): TSchema =>
   Type.Union(names.map((name) => Type.Literal(name)), options)
@@ -70,7 +75,9 @@ const usageReportSchemaOf = <P extends TSchema>(provider: P) => Type.Object({
     total: Type.Integer({ description: "The upstream's count of groups over all pages." }),
     limit: Type.Union([Type.Integer(), Type.Null()], { description: "The upstream's page size; null where the upstream does not page." }),
     next: Type.Union([Type.String(), Type.Null()], { description: 'Gateway path of the next page, or null on the last page.' })
-  })
+  }),
+  labels: Type.Optional(LabelsSchema),
+  labelsIncomplete: Type.Optional(Type.Boolean({ description: 'With `labels=true`: true when a name lookup failed (budget, upstream error, timeout) and some labels are left out.' }))
 }, { $id: 'UsageReport', title: 'UsageReport' })
 
 export const usageReportSchema = (providerNames: readonly string[]): TSchema => usageReportSchemaOf(providerNameSchema(providerNames))
