@@ -167,8 +167,15 @@ export function createAppleSimulator (options: AppleSimulatorOptions): AppleSimu
     return appleError(reply, { status: 404, code: 'NOT_FOUND', title: 'The specified resource does not exist', detail: `There is no resource of type '${type}' with id '${id}'` })
   }
 
+  /** The request's URL with its query encoded (`fields%5Bapps%5D`), as Apple's links are: a valid URI reference. */
+  function canonicalUrl (request: FastifyRequest): URL {
+    const url = new URL(request.url, `http://${request.headers.host ?? '127.0.0.1'}`)
+    url.search = new URLSearchParams(url.search).toString()
+    return url
+  }
+
   function linksOf (request: FastifyRequest, query: URLSearchParams, nextOffset: number | null): Record<string, string> {
-    const self = new URL(request.url, `http://${request.headers.host ?? '127.0.0.1'}`)
+    const self = canonicalUrl(request)
     const links: Record<string, string> = { self: self.toString() }
     if (nextOffset !== null) {
       const next = new URL(self.pathname, self)
@@ -343,7 +350,7 @@ export function createAppleSimulator (options: AppleSimulatorOptions): AppleSimu
       meta: { paging: { total: ids.length, limit: page.limit } }
     }
   }
-  const selfLink = (request: FastifyRequest): { self: string } => ({ self: new URL(request.url, `http://${request.headers.host ?? '127.0.0.1'}`).toString() })
+  const selfLink = (request: FastifyRequest): { self: string } => ({ self: canonicalUrl(request).toString() })
   const appResource = (id: string): Record<string, unknown> => ({ type: 'apps', id, attributes: APPLE_DEMO_NAMES.apps[id] })
   const preReleaseId = (build: string): string => uuidFrom(`pre-release/${build}`)
   const buildResource = (id: string): Record<string, unknown> => {
