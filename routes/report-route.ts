@@ -56,23 +56,22 @@ export function exampleReport (endpoint: ReportEndpoint, subjectId: string): Usa
   }
 }
 
-/** A plausible directory for the spec's examples. */
+/** A plausible directory for the spec's examples, from its row's example item. */
 export function exampleDirectory (endpoint: DirectoryEndpoint): DirectoryAnswer {
-  const examples: Record<string, DirectoryAnswer['items'][number]> = {
-    app: { type: 'app', id: '6447306070', name: 'Acme Chat', attributes: { bundleId: 'com.acme.chat', sku: 'ACMECHAT' } },
-    build: { type: 'build', id: 'ace4f47a-60ae-4ed6-954f-c4e61c7baab0', name: '1.4 (212)', attributes: { version: '212', marketingVersion: '1.4', platform: 'IOS', uploadedDate: '2024-01-10T09:30:00Z', processingState: 'VALID', expired: false } },
-    betaGroup: { type: 'betaGroup', id: 'a1b2c3d4-0000-4000-8000-000000000001', name: 'Public beta', attributes: { isInternalGroup: false, publicLinkEnabled: true, publicLink: 'https://testflight.apple.com/join/AbCdEf12' } }
-  }
-  const item = endpoint.provider === 'gupshup'
-    ? { type: 'app', id: endpoint.exampleId, name: 'OrderAlerts', attributes: { live: true, stopped: false } }
-    : examples[endpoint.itemType] ?? { type: endpoint.itemType, id: endpoint.exampleId, name: null, attributes: {} }
   return {
     provider: endpoint.provider,
     directory: endpoint.directory,
     subject: endpoint.subject === null ? null : { type: endpoint.subject.type, id: endpoint.exampleId },
-    items: [item],
+    items: [endpoint.exampleItem],
     paging: { total: 1, limit: endpoint.paged ? 50 : null, next: null }
   }
+}
+
+/** The example report as `labels=true` answers it: its subject named as the provider's directory names it. */
+function labelledExample (report: UsageReport, directories: readonly DirectoryEndpoint[]): UsageReport {
+  const item = directories.find((row) => row.provider === report.provider && row.itemType === report.subject.type)?.exampleItem
+  const name = item?.name ?? null
+  return { ...report, labels: { [report.subject.type]: { [report.subject.id]: { name } } }, labelsIncomplete: false }
 }
 
 function freshness ({ cache }: EndpointRow): string {
@@ -86,13 +85,16 @@ function freshness ({ cache }: EndpointRow): string {
 }
 
 /** The route's OpenAPI description beyond its parameters: responses, errors, examples. */
-function reportRouteDocs (endpoint: ReportEndpoint): Record<string, unknown> {
+function reportRouteDocs (endpoint: ReportEndpoint, directories: readonly DirectoryEndpoint[]): Record<string, unknown> {
   const { exampleId } = endpoint
   const example = exampleReport(endpoint, exampleId)
   return routeDocs(endpoint, {
     description: 'The normalized report.',
     schema: 'UsageReport',
-    example,
+    examples: {
+      report: { summary: 'The report', value: example },
+      labelled: { summary: 'With labels=true: names beside ids', value: labelledExample(example, directories) }
+    },
     csv: 'With `Accept: text/csv`: one row per point (start, end, each dimension and, with `labels=true`, its label columns, each metric) under a header row.',
     csvExample: reportToCsv(example)
   })
@@ -104,13 +106,13 @@ function directoryRouteDocs (endpoint: DirectoryEndpoint): Record<string, unknow
   return routeDocs(endpoint, {
     description: `The ${endpoint.directory} directory.`,
     schema: 'Directory',
-    example,
+    examples: { directory: { summary: `The ${endpoint.directory}`, value: example } },
     csv: 'With `Accept: text/csv`: one row per item (`id`, `name`, then each attribute) under a header row.',
     csvExample: directoryToCsv(example)
   })
 }
 
-interface AnswerDocs { description: string, schema: string, example: unknown, csv: string, csvExample: string }
+interface AnswerDocs { description: string, schema: string, examples: Record<string, { summary: string, value: unknown }>, csv: string, csvExample: string }
 
 function routeDocs (endpoint: EndpointRow, answer: AnswerDocs): Record<string, unknown> {
   return {
@@ -129,7 +131,7 @@ function routeDocs (endpoint: EndpointRow, answer: AnswerDocs): Record<string, u
           'cache-control': { type: 'string', description: '`private, max-age=N`: N seconds of freshness left.' }
         },
         content: {
-          'application/json': { schema: Type.Ref(answer.schema), example: answer.example },
+          'application/json': { schema: Type.Ref(answer.schema), examples: answer.examples },
           'text/csv': { schema: Type.String({ description: answer.csv }), example: answer.csvExample }
         }
       },
@@ -223,7 +225,7 @@ export function reportRoutes (endpoints: readonly ReportEndpoint[], directories:
       }
     }
     for (const endpoint of endpoints) {
-      serve(endpoint, reportRouteDocs(endpoint), withLabelsParam(endpoint.querystring), async (id, { labels, ...query }, request) => {
+      serve(endpoint, reportRouteDocs(endpoint, directories), withLabelsParam(endpoint.querystring), async (id, { labels, ...query }, request) => {
         const context = callContextOf(request)
         const answer = await fastify.usage.report(endpoint, id, query as QueryValues, { forceRefresh: wantsFreshCopy(request), context })
         return { answer: labels === true ? await labelled(fastify, answer, context) : answer }

@@ -4,6 +4,7 @@
  * its metrics and its cache policy. Providers' tables are lists of rows.
  */
 import type { Static, TObject } from 'typebox'
+import type { DirectoryItem } from './directory.js'
 import type { MetricDef } from './report.js'
 
 export type QueryValues = Readonly<Record<string, unknown>>
@@ -74,6 +75,8 @@ export interface DirectoryEndpoint extends EndpointRow {
   upstreamQuery: Readonly<Record<string, string>>
   /** The upstream's name for the page cursor (`cursor`, Gupshup's `pageNo`). */
   upstreamCursor: string
+  /** The item the spec's examples show. */
+  exampleItem: DirectoryItem
 }
 
 /** A directory is fresh for an hour unless its row says otherwise. */

@@ -3,7 +3,7 @@
  * groups, with the ids the report routes take and the names people use.
  */
 import { DIRECTORY_TTL_SECONDS, rowOf, type DirectoryEndpoint } from '../../src/endpoint.js'
-import { APP_EXAMPLE, appParams, buildsQuery, noParams, noQuery } from './params.js'
+import { APP_EXAMPLE, appParams, BUILD_EXAMPLE, buildsQuery, GROUP_EXAMPLE, noParams, noQuery } from './params.js'
 
 const row = rowOf<DirectoryEndpoint>()
 const cache = { ttlSeconds: DIRECTORY_TTL_SECONDS }
@@ -29,6 +29,7 @@ export const appleDirectories: DirectoryEndpoint[] = [
     paged: false,
     allPages: true,
     labelFields: ['bundleId'],
+    exampleItem: { type: 'app', id: APP_EXAMPLE, name: 'Acme Chat', attributes: { bundleId: 'com.acme.chat', sku: 'ACMECHAT' } },
     cache
   }),
   row({
@@ -57,6 +58,12 @@ export const appleDirectories: DirectoryEndpoint[] = [
     paged: true,
     allPages: false,
     labelFields: [],
+    exampleItem: {
+      type: 'build',
+      id: BUILD_EXAMPLE,
+      name: '1.4 (212)',
+      attributes: { version: '212', marketingVersion: '1.4', platform: 'IOS', uploadedDate: '2024-01-10T09:30:00.000+00:00', processingState: 'VALID', expired: false }
+    },
     cache
   }),
   row({
@@ -78,6 +85,7 @@ export const appleDirectories: DirectoryEndpoint[] = [
     paged: false,
     allPages: true,
     labelFields: [],
+    exampleItem: { type: 'betaGroup', id: GROUP_EXAMPLE, name: 'Public beta', attributes: { isInternalGroup: false, publicLinkEnabled: true, publicLink: 'https://testflight.apple.com/join/AbCdEf12' } },
     cache
   })
 ]

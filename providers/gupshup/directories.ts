@@ -31,6 +31,7 @@ export const gupshupDirectories: DirectoryEndpoint[] = [
     paged: false,
     allPages: true,
     labelFields: [],
+    exampleItem: { type: 'app', id: APP_EXAMPLE, name: 'Jan10pass', attributes: { live: true, stopped: false } },
     cache: { ttlSeconds: DIRECTORY_TTL_SECONDS }
   })
 ]
