@@ -265,3 +265,25 @@ t.test('the catalog and the spec show the directories and labels', async (t) => 
   t.ok(spec.components.schemas.UsageReport.properties.labels)
   t.equal(spec.paths['/usage/apple/apps'].get.responses['200'].content['application/json'].schema.$ref, '#/components/schemas/Directory')
 })
+
+t.test('directory errors: a provider without credentials, too many pages, an unknown directory', async (t) => {
+  const bare = await gateway(t, { env: { LOG_LEVEL: 'silent' } })
+  const unconfigured = await bare.app.inject('/usage/apple/apps')
+  t.equal(unconfigured.statusCode, 503)
+  t.equal(unconfigured.json().code, 'provider_not_configured')
+
+  const { app, apple } = await mockedGateway(t, { env: { MAX_PAGES: '1' } })
+  apple.intercept({ path: /^\/v1\/apps\?/, method: 'GET' })
+    .reply(200, { data: [], links: { self: `${APPLE_ORIGIN}/v1/apps`, next: `${APPLE_ORIGIN}/v1/apps?cursor=Mg` }, meta: { paging: { total: 400, limit: 200 } } }, { headers: JSON_HEADERS })
+  const many = await app.inject('/usage/apple/apps')
+  t.equal(many.statusCode, 400)
+  t.equal(many.json().code, 'too_many_pages')
+  await t.rejects(app.usage.directory('apple', 'testers', '', {}, internalContext()), /no directory 'testers'/)
+})
+
+t.test('the domain’s directory() follows every page of a paged directory', async (t) => {
+  const { app, sims } = await simulatedGateway(t)
+  const builds = await app.usage.directory('apple', 'builds', APPLE_APP, { limit: 1 }, internalContext())
+  t.same(builds.map((build) => build.name), ['1.4 (212)', '1.3 (205)'])
+  t.equal(sims.apple.calls.filter((path) => path === '/v1/builds').length, 2, 'one call per page')
+})

@@ -64,7 +64,7 @@ const Resource = Type.Object({
 })
 export type AppleResource = Static<typeof Resource>
 
-export const AppleResourceListSchema = Type.Object({
+const AppleResourceListSchema = Type.Object({
   data: Type.Array(Resource),
   included: Type.Optional(Type.Array(Resource)),
   links: Type.Object({ self: Type.String(), next: Type.Optional(Type.String()) }),
@@ -72,7 +72,6 @@ export const AppleResourceListSchema = Type.Object({
     paging: Type.Object({ total: Type.Optional(Type.Integer()), limit: Type.Integer(), nextCursor: Type.Optional(Type.String()) })
   }))
 })
-export type AppleResourceList = Static<typeof AppleResourceListSchema>
 
 export const isAppleResourceList = Compile(AppleResourceListSchema)
 export const isAppleResourceDocument = Compile(Type.Object({ data: Resource, included: Type.Optional(Type.Array(Resource)) }))
