@@ -287,3 +287,22 @@ t.test('the domain’s directory() follows every page of a paged directory', asy
   t.same(builds.map((build) => build.name), ['1.4 (212)', '1.3 (205)'])
   t.equal(sims.apple.calls.filter((path) => path === '/v1/builds').length, 2, 'one call per page')
 })
+
+t.test('a Gupshup app list that fails: the directory is the upstream’s refusal, and a report’s name is left out', async (t) => {
+  const env = { GUPSHUP_APP_TOKENS: '', GUPSHUP_PARTNER_EMAIL: 'p@example.com', GUPSHUP_PARTNER_SECRET: 's3cret' }
+  const { app, gupshup } = await mockedGateway(t, { env })
+  gupshup.intercept({ path: '/partner/account/login', method: 'POST' }).reply(200, { token: 'partner-token' }, { headers: JSON_HEADERS }).persist()
+  gupshup.intercept({ path: `/partner/app/${GUPSHUP_APP}/token/`, method: 'GET' }).reply(200, { status: 'success', token: { token: 'app-token' } }, { headers: JSON_HEADERS })
+  gupshup.intercept({ path: `/partner/app/${GUPSHUP_APP}/wallet/balance`, method: 'GET' })
+    .reply(200, { status: 'success', walletResponse: { currency: 'USD', currentBalance: 12.5, overDraftLimit: 0 } }, { headers: JSON_HEADERS })
+  gupshup.intercept({ path: /^\/partner\/app\/list/, method: 'GET' }).reply(400, { status: 'error', message: 'Bad page' }, { headers: JSON_HEADERS }).times(4)
+  const report = await app.inject(`/usage/gupshup/apps/${GUPSHUP_APP}/wallet?labels=true`)
+  t.equal(report.statusCode, 200)
+  t.same(report.json().totals, {}, 'levels are not summed')
+  t.equal(report.json().data[0].metrics.balance, 12.5)
+  t.same(report.json().labels, {})
+  t.equal(report.json().labelsIncomplete, true)
+  const directory = await app.inject('/usage/gupshup/apps')
+  t.equal(directory.statusCode, 400, 'as the upstream said, like any upstream refusal')
+  t.equal(directory.json().code, 'upstream_bad_request')
+})
