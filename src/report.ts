@@ -65,6 +65,11 @@ export const IncompletePartSchema = Type.Object({
 
 export type IncompletePart = Static<typeof IncompletePartSchema>
 
+/** `labels=true`: kind → id → label (`name`, and `email` or `bundleId`). */
+export const LabelsSchema = Type.Record(Type.String(), Type.Record(Type.String(), Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]))), {
+  description: 'With `labels=true`: dimension or subject type → id → its name (and email, bundle id). Personal data for testers.'
+})
+
 /** The registry's provider names, as a schema: an enum in the spec. */
 export const providerNameSchema = (names: readonly string[], options: { description?: string } = {}): TSchema =>
   Type.Union(names.map((name) => Type.Literal(name)), options)
@@ -93,7 +98,9 @@ const usageReportSchemaOf = <P extends TSchema>(provider: P) => Type.Object({
   }),
   incomplete: Type.Optional(Type.Array(IncompletePartSchema, {
     description: 'Fan-out routes only, when some subjects failed: each one left out and why (the answer has the others; `X-Incomplete` counts them).'
-  }))
+  })),
+  labels: Type.Optional(LabelsSchema),
+  labelsIncomplete: Type.Optional(Type.Boolean({ description: 'With `labels=true`: true when a name lookup failed (budget, upstream error, timeout) and some labels are left out.' }))
 }, { $id: 'UsageReport', title: 'UsageReport' })
 
 export const usageReportSchema = (providerNames: readonly string[]): TSchema => usageReportSchemaOf(providerNameSchema(providerNames))

@@ -12,7 +12,8 @@ import { etagOf, type ReportCache } from './cache/report-cache.js'
 import type { CacheAnswer, CachedReport, CacheOutcome } from './cache/types.js'
 import type { DayCache } from './cache/day-cache.js'
 import { addDays, isoDay } from './days.js'
-import type { FanOut, QueryValues, ReportEndpoint } from './endpoint.js'
+import type { DirectoryAnswer, DirectoryItem, Label, Labels } from './directory.js'
+import type { DirectoryEndpoint, EndpointRow, FanOut, QueryValues, ReportEndpoint } from './endpoint.js'
 import { quietObserver, type GatewayObserver } from './observer.js'
 import type { Source } from './provider.js'
 import { guessMetric, NO_CURRENCY, totalsOf, type FetchedReport, type IncompletePart, type UsagePoint, type UsageReport } from './report.js'
@@ -38,6 +39,8 @@ export interface UsageServiceOptions {
   observer?: GatewayObserver
   /** UPSTREAM_TIMEOUT_MS: a fan-out starts no upstream fetch later than this after it began. */
   fanOutWindowMs?: number
+  /** Every provider's directory rows (`directory()` finds them by provider and name). */
+  directories?: readonly DirectoryEndpoint[]
 }
 
 /** How a request asks: whether it forces a refresh, and whose calls it makes. */
@@ -53,6 +56,8 @@ export const EMPTY_DAY_TTL_MS = 3_600_000
 const RECENT_DAYS = 7
 /** Query parameters that page or bound a range: not part of what an upstream 404 refused. */
 const NOT_IDENTIFYING = new Set(['cursor', 'all', 'from', 'to', 'year', 'month'])
+/** A name, once looked up (or listed by a directory), is kept this long, each id on its own. */
+export const LABEL_TTL_MS = 24 * 3_600_000
 
 /** `a=1&b=2` with keys sorted and undefined values left out: one spelling per request. */
 export function canonicalQuery (query: QueryValues): string {
@@ -65,8 +70,8 @@ export function canonicalQuery (query: QueryValues): string {
 }
 
 /** The gateway path of a route for one subject and query. */
-export function gatewayPath (endpoint: ReportEndpoint, id: string, query: QueryValues): string {
-  const path = endpoint.route.replace(`:${endpoint.subject.param}`, encodeURIComponent(id))
+export function gatewayPath (endpoint: EndpointRow, id: string, query: QueryValues): string {
+  const path = endpoint.subject === null ? endpoint.route : endpoint.route.replace(`:${endpoint.subject.param}`, encodeURIComponent(id))
   const search = canonicalQuery(query)
   return search === '' ? path : `${path}?${search}`
 }
@@ -119,6 +124,9 @@ export class UsageService {
   private readonly fanOutWindowMs: number
   /** A cached entry's bucketed forms, by granularity and last day: built once per entry, gone with it. */
   private readonly bucketedOf = new WeakMap<CachedReport, Map<string, CachedReport>>()
+  private readonly directories: readonly DirectoryEndpoint[]
+  /** provider:kind:id → its label, for LABEL_TTL_MS. */
+  private readonly labelCache: LRUCache<string, Label>
 
   constructor (options: UsageServiceOptions) {
     this.cache = options.cache
@@ -134,6 +142,8 @@ export class UsageService {
     this.publicBaseUrl = options.publicBaseUrl ?? ''
     this.notFoundTtlMs = Math.min(NOT_FOUND_TTL_MS, (options.ttlOverrideSeconds ?? Number.POSITIVE_INFINITY) * 1000)
     this.refused = new LRUCache({ max: 10_000, ttl: Math.max(1, this.notFoundTtlMs), perf: { now: this.clock }, ttlResolution: 0 })
+    this.directories = options.directories ?? []
+    this.labelCache = new LRUCache({ max: 100_000, ttl: LABEL_TTL_MS, perf: { now: this.clock }, ttlResolution: 0 })
   }
 
   /** The clock the service (and the date window of the routes) runs on. */
@@ -153,7 +163,7 @@ export class UsageService {
   }
 
   /** Cache key: the report and its normalized inputs (never the caller's identity). */
-  keyOf (endpoint: ReportEndpoint, id: string, query: QueryValues): string {
+  keyOf (endpoint: EndpointRow, id: string, query: QueryValues): string {
     return `${endpoint.key}:${id}?${canonicalQuery(query)}`
   }
 
@@ -162,7 +172,7 @@ export class UsageService {
    * the query that identifies what was asked (not paging or range bounds), so
    * `?appId=bad` does not make `?appId=good` a 404, nor one report another.
    */
-  refusalKeyOf (endpoint: ReportEndpoint, id: string, query: QueryValues): string {
+  refusalKeyOf (endpoint: EndpointRow, id: string, query: QueryValues): string {
     const identifying = Object.fromEntries(Object.entries(query).filter(([name]) => !NOT_IDENTIFYING.has(name)))
     return this.keyOf(endpoint, id, identifying)
   }
@@ -177,13 +187,20 @@ export class UsageService {
   /** One subject's report; a daily row's days are bucketed by `granularity` as they are assembled. */
   private async subjectReport (endpoint: ReportEndpoint, id: string, query: QueryValues, request: ReportRequest, granularity?: Granularity): Promise<CacheAnswer> {
     const forceRefresh = request.forceRefresh === true
+    return await this.remembering(endpoint, id, query, forceRefresh, async () => {
+      if (endpoint.cache.daily === true) return await this.dailyReport(endpoint, id, query, forceRefresh, request.context, granularity)
+      if (query.all === true) return await this.allPages(endpoint, id, query, forceRefresh, request.context)
+      return await this.cachedReport(endpoint, id, query, forceRefresh, request.context)
+    })
+  }
+
+  /** Answers from what the upstream refused (a 404, too large), else runs `answer` and remembers such a refusal. */
+  private async remembering (endpoint: EndpointRow, id: string, query: QueryValues, forceRefresh: boolean, answer: () => Promise<CacheAnswer>): Promise<CacheAnswer> {
     // The hot path skips the key when nothing is remembered.
     const remembered = forceRefresh || this.refused.size === 0 ? undefined : this.refused.get(this.refusalKeyOf(endpoint, id, query))
     if (remembered !== undefined) throw remembered
     try {
-      if (endpoint.cache.daily === true) return await this.dailyReport(endpoint, id, query, forceRefresh, request.context, granularity)
-      if (query.all === true) return await this.allPages(endpoint, id, query, forceRefresh, request.context)
-      return await this.cachedReport(endpoint, id, query, forceRefresh, request.context)
+      return await answer()
     } catch (error) {
       if ((error instanceof NotFoundError || error instanceof ReportTooLargeError) && this.notFoundTtlMs > 0) this.refused.set(this.refusalKeyOf(endpoint, id, query), error)
       throw error
@@ -226,7 +243,7 @@ export class UsageService {
     const named = query[param]
     const ids = typeof named === 'string'
       ? [...new Set(named.split(',').filter((id) => id !== ''))]
-      : await source.listSubjects?.(over.subject.type) ?? []
+      : await this.everySubject(endpoint.provider, over.subject.type, request.context)
     if (ids.length > maxSubjects) throw new InvalidParameterError(param, `The query parameter '${param}' names ${ids.length} subjects; at most ${maxSubjects}.`)
     for (const id of ids) {
       try {
@@ -307,6 +324,116 @@ export class UsageService {
     if (context.startBy !== undefined && this.clock() >= context.startBy) {
       throw gatewayError('upstream_timeout', `The ${provider} fetch for this subject would have started after the request's ${this.fanOutWindowMs} ms (UPSTREAM_TIMEOUT_MS); it was not made.`, { provider })
     }
+  }
+
+  /**
+   * A directory answer (`id`: the subject's, '' when the row has none), cached
+   * whole like a report. Its items' names fill the label cache.
+   */
+  async directoryAnswer (endpoint: DirectoryEndpoint, id: string, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
+    const forceRefresh = request.forceRefresh === true
+    return await this.remembering(endpoint, id, query, forceRefresh, async () => {
+      const source = this.sources[endpoint.provider]
+      const fetchDirectory = source?.fetchDirectory
+      if (source === undefined || fetchDirectory === undefined) throw new ProviderNotConfiguredError(endpoint.provider)
+      const load = async (): Promise<string> => {
+        let fetched = await fetchDirectory.call(source, endpoint, id, query, request.context)
+        if (endpoint.allPages) {
+          const items = [...fetched.items]
+          for (let pages = 1; fetched.nextCursor !== null; pages++) {
+            if (pages >= this.maxPages) throw new TooManyPagesError(pages + 1, this.maxPages)
+            fetched = await fetchDirectory.call(source, endpoint, id, { ...query, cursor: fetched.nextCursor }, request.context)
+            items.push(...fetched.items)
+          }
+          fetched = { ...fetched, items, paging: { total: items.length, limit: null }, nextCursor: null }
+        }
+        this.rememberLabels(endpoint, fetched.items)
+        const { nextCursor, ...rest } = fetched
+        const next = nextCursor === null ? null : this.publicBaseUrl + gatewayPath(endpoint, id, { ...query, cursor: nextCursor })
+        const body = JSON.stringify({ ...rest, paging: { ...rest.paging, next } } satisfies DirectoryAnswer)
+        if (!this.cache.fits(this.keyOf(endpoint, id, query), Buffer.byteLength(body))) throw new ReportTooLargeError(endpoint.provider, Buffer.byteLength(body), this.cache.maxBytes)
+        return body
+      }
+      return await this.cache.fetch(this.keyOf(endpoint, id, query), this.ttlMs(endpoint.cache.ttlSeconds), load, forceRefresh, this.refreshFloorMs)
+    })
+  }
+
+  /** Every subject of `type` the provider's directory lists (a fan-out without a subject list covers them). */
+  private async everySubject (provider: string, type: string, context: CallContext): Promise<string[]> {
+    const row = this.directories.find((directory) => directory.provider === provider && directory.itemType === type && directory.subject === null)
+    if (row === undefined) return []
+    return (await this.directory(provider, row.directory, '', {}, context)).map((item) => item.id)
+  }
+
+  /**
+   * Every item of a provider's directory (`directory`: `apps`, `builds`, `betaGroups`),
+   * every page followed (each cached on its own, up to MAX_PAGES), for the domain's
+   * own use: `subjectId` is the subject's id ('' for a directory without one).
+   */
+  async directory (provider: string, directory: string, subjectId: string, query: QueryValues, context: CallContext): Promise<DirectoryItem[]> {
+    const endpoint = this.directories.find((row) => row.provider === provider && row.directory === directory)
+    if (endpoint === undefined) throw new Error(`${provider} has no directory '${directory}'`)
+    const items: DirectoryItem[] = []
+    let cursor: string | undefined
+    for (let pages = 0; ; pages++) {
+      if (pages >= this.maxPages) throw new TooManyPagesError(pages + 1, this.maxPages)
+      const answer = await this.directoryAnswer(endpoint, subjectId, { ...query, cursor }, { context })
+      const page = JSON.parse(answer.entry.body) as DirectoryAnswer
+      items.push(...page.items)
+      cursor = page.paging.next === null ? undefined : new URL(page.paging.next, 'http://gateway').searchParams.get('cursor') ?? undefined
+      if (cursor === undefined) return items
+    }
+  }
+
+  /** A directory's items are labels too: later reports name them without a lookup. */
+  private rememberLabels (endpoint: DirectoryEndpoint, items: readonly DirectoryItem[]): void {
+    for (const item of items) {
+      if (item.name === null) continue
+      const label: Label = { name: item.name }
+      for (const field of endpoint.labelFields) {
+        const value = item.attributes[field]
+        label[field] = value === undefined || value === null ? null : String(value)
+      }
+      this.labelCache.set(`${endpoint.provider}:${item.type}:${item.id}`, label)
+    }
+  }
+
+  /**
+   * The labels of a report's subject and dimension values, from the label
+   * cache or the provider's lookups. A lookup that fails leaves its labels
+   * out and makes `incomplete` true: a name never fails a report.
+   */
+  async labelsOf (report: { provider: string, subject: { type: string, id: string }, data: Array<{ dimensions: object }> }, context: CallContext): Promise<{ labels: Labels, incomplete: boolean }> {
+    const wanted = new Map<string, Set<string>>([[report.subject.type, new Set([report.subject.id])]])
+    for (const point of report.data) {
+      for (const [kind, id] of Object.entries(point.dimensions as Record<string, string>)) {
+        const ids = wanted.get(kind) ?? new Set<string>()
+        ids.add(id)
+        wanted.set(kind, ids)
+      }
+    }
+    const source = this.sources[report.provider]
+    const labels: Labels = {}
+    let incomplete = false
+    await Promise.all([...wanted].map(async ([kind, ids]) => {
+      const found: Record<string, Label> = {}
+      const missing: string[] = []
+      for (const id of ids) {
+        const label = this.labelCache.get(`${report.provider}:${kind}:${id}`)
+        if (label === undefined) missing.push(id)
+        else found[id] = label
+      }
+      if (missing.length > 0 && source?.labels !== undefined) {
+        const lookup = await source.labels(kind, missing, context).catch(() => ({ found: {}, failed: true }))
+        incomplete ||= lookup.failed
+        for (const [id, label] of Object.entries(lookup.found)) {
+          this.labelCache.set(`${report.provider}:${kind}:${id}`, label)
+          found[id] = label
+        }
+      }
+      if (Object.keys(found).length > 0) labels[kind] = found
+    }))
+    return { labels, incomplete }
   }
 
   private ttlMs (ttlSeconds: number): number {

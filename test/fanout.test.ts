@@ -159,7 +159,12 @@ t.test('without apps: every app the gateway serves; CSV names each point’s app
   const catalog = (await app.inject('/usage')).json()
   const fanOut = catalog.providers.find((provider: { name: string }) => provider.name === 'gupshup').reports.find((entry: { route: string }) => entry.route === '/usage/gupshup/usage')
   t.equal(fanOut.subject, 'provider')
-  t.same(fanOut.parameters.map((parameter: { name: string }) => parameter.name), ['from', 'to', 'apps', 'granularity', 'strict'])
+  t.same(fanOut.parameters.map((parameter: { name: string }) => parameter.name), ['from', 'to', 'apps', 'granularity', 'strict', 'labels'])
+
+  // labels=true names each point's app, from the usage rows (no directory call needed).
+  const labelled = (await app.inject('/usage/gupshup/usage?from=2024-03-01&to=2024-03-31&granularity=month&labels=true')).json()
+  t.same(Object.keys(labelled.labels.app).sort(), apps.sort())
+  t.ok(Object.values(labelled.labels.app as Record<string, { name: string | null }>).every((label) => typeof label.name === 'string'), 'each app named')
 })
 
 t.test('no-cache on the fan-out refreshes every part past the refresh floor', async (t) => {
@@ -182,19 +187,18 @@ t.test('apps billed in different currencies cannot be totalled: a 502 that says 
   t.match(res.json(), { code: 'upstream_invalid_response', detail: /several currencies \(USD, INR\)/ })
 })
 
-t.test('with partner sign-in, the apps are those the gateway has fetched a token for so far; none yet is an empty report', async (t) => {
+t.test('with partner sign-in, the apps are the partner\'s app directory', async (t) => {
   const { sims } = await simulatedGateway(t)
   const config = loadConfig({ LOG_LEVEL: 'silent', GUPSHUP_BASE_URL: sims.gupshup.baseUrl, GUPSHUP_PARTNER_EMAIL: sims.gupshup.partner.email, GUPSHUP_PARTNER_SECRET: sims.gupshup.partner.secret })
   const { app } = await gateway(t, { config })
-  const empty = await app.inject(`/usage/gupshup/usage?${RANGE}`)
-  t.equal(empty.statusCode, 200)
-  t.same(empty.json().data, [])
-  t.same(empty.json().totals, {})
-  const [first] = Object.keys(sims.gupshup.tokens)
-  t.equal((await app.inject(`/usage/gupshup/apps/${first}?${RANGE}`)).statusCode, 200)
-  const one = await app.inject(`/usage/gupshup/usage?${RANGE}`)
-  t.same([...new Set((one.json().data as Point[]).map((point) => point.dimensions.app))], [first])
-  t.equal(one.headers['x-cache'], 'HIT')
+  const directory = (await app.inject('/usage/gupshup/apps')).json()
+  const listed = (directory.items as Array<{ id: string }>).map((item) => item.id).sort()
+  t.same(listed, Object.keys(sims.gupshup.tokens).sort(), 'the partner lists both demo apps')
+  const all = await app.inject(`/usage/gupshup/usage?${RANGE}`)
+  t.equal(all.statusCode, 200)
+  t.same([...new Set((all.json().data as Point[]).map((point) => point.dimensions.app))].sort(), listed, 'the fan-out covers every listed app')
+  const again = await app.inject(`/usage/gupshup/usage?${RANGE}`)
+  t.equal(again.headers['x-cache'], 'HIT', 'the directory and every part come from the caches')
 })
 
 t.test('a hanging upstream: no fetch starts after UPSTREAM_TIMEOUT_MS, every app fails, the first failure (504) is the answer', async (t) => {
