@@ -51,7 +51,7 @@ export function exampleReport (endpoint: ReportEndpoint, subjectId: string): Usa
   return {
     provider: endpoint.provider,
     report: endpoint.report,
-    subject: { type: endpoint.subject.type, id: endpoint.fanOut === undefined ? subjectId : endpoint.provider },
+    subject: { type: endpoint.subject.type, id: endpoint.fanOut === undefined || endpoint.subject.param !== '' ? subjectId : endpoint.provider },
     units: unitsOf(endpoint.metrics, 'USD'),
     data,
     totals: totalsOf(data, (name) => additive.get(name) ?? false, endpoint.provider),
@@ -250,7 +250,7 @@ export function reportRoutes (endpoints: readonly ReportEndpoint[], directories:
       serve(endpoint, reportRouteDocs(endpoint, directories), withLabelsParam(endpoint.querystring), async (id, { labels, ...query }, request) => {
         const context = callContextOf(request)
         // A fan-out's subject is its provider; the subjects it covers are in its query.
-        const subject = endpoint.fanOut === undefined ? id : endpoint.provider
+        const subject = endpoint.fanOut === undefined || endpoint.subject.param !== '' ? id : endpoint.provider
         const answer = await fastify.usage.report(endpoint, subject, query as QueryValues, { forceRefresh: wantsFreshCopy(request), context })
         return { answer: labels === true ? await labelled(fastify, answer, context) : answer }
       })
