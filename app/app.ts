@@ -125,7 +125,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(requestLog)
   await fastify.register(swagger, { publicBaseUrl: options.config.publicBaseUrl, providers })
   await fastify.register(swaggerUi, { prefix: options.config.routePrefix })
-  await fastify.register(explorer, { prefix: options.config.routePrefix, apiKeyRequired: options.config.apiKeys.length > 0 })
+  await fastify.register(explorer, { routePrefix: options.config.routePrefix, apiKeyRequired: options.config.apiKeys.length > 0 })
   await fastify.register(auth, { apiKeys: options.config.apiKeys })
   await fastify.register(redis, { url: options.config.redisUrl })
   await fastify.register(usage, { ...options, providers })

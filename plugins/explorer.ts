@@ -12,8 +12,8 @@ import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsync } from 'fastify'
 
 export interface ExplorerOptions {
-  /** ROUTE_PREFIX: the page is at `<prefix>/explorer/`. */
-  prefix?: string
+  /** ROUTE_PREFIX: the page is at `<routePrefix>/explorer/` (not `prefix`, which Fastify would apply once more). */
+  routePrefix?: string
   /** Whether /usage needs an API key (the page then shows its key field). */
   apiKeyRequired: boolean
   /** The built page; by default dist/explorer/www, found from this file compiled or not. */
@@ -30,7 +30,7 @@ export const EXPLORER_CSP = [
   "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"
 ].join('; ')
 
-const explorer: FastifyPluginAsync<ExplorerOptions> = async (fastify, { prefix = '', apiKeyRequired, root = BUILT_PAGE }) => {
+const explorer: FastifyPluginAsync<ExplorerOptions> = async (fastify, { routePrefix: prefix = '', apiKeyRequired, root = BUILT_PAGE }) => {
   if (!existsSync(`${root}/index.html`)) {
     fastify.log.warn(`the usage explorer is not built (npm run build): ${prefix}/explorer/ answers 404`)
     return
