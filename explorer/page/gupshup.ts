@@ -32,8 +32,15 @@ async function appField (gateway: Gateway, offer: Offer, fanOut: boolean): Promi
   if (names.size === 0) {
     fill(field,
       h('label', { for: 'gupshup-app' }, 'App'),
-      h('input', { id: 'gupshup-app', name: 'app', required: '', autocomplete: 'off', spellcheck: 'false', placeholder: 'Gupshup app id', 'aria-describedby': 'gupshup-app-hint' }),
-      h('p', { id: 'gupshup-app-hint', class: 'hint' }, 'This gateway lists no apps: type a Gupshup app id.'),
+      h('input', {
+        id: 'gupshup-app',
+        name: 'app',
+        autocomplete: 'off',
+        spellcheck: 'false',
+        'aria-describedby': 'gupshup-app-hint',
+        ...(fanOut ? { placeholder: 'All apps' } : { required: '', placeholder: 'Gupshup app id' })
+      }),
+      h('p', { id: 'gupshup-app-hint', class: 'hint' }, `This gateway lists no apps: type a Gupshup app id${fanOut ? ', or leave it empty for all apps' : ''}.`),
       note)
     return names
   }
@@ -68,7 +75,9 @@ export async function showGupshup (gateway: Gateway, offer: Offer): Promise<void
   const result = byId('gupshup-result')
   byId<HTMLFormElement>('gupshup-form').onsubmit = (event) => {
     event.preventDefault()
-    const appId = byId<HTMLInputElement | HTMLSelectElement>('gupshup-app').value.trim()
+    const chosen = byId<HTMLInputElement | HTMLSelectElement>('gupshup-app').value.trim()
+    // An empty app field means all apps (it is required where the gateway cannot answer that).
+    const appId = chosen === '' ? ALL_APPS : chosen
     const days = range.value === 'custom' ? { from: from.value, to: to.value } : rangeOf(range.value)
     const query = { ...days, granularity: granularities.length === 0 ? undefined : granularity.value }
     const url = appId === ALL_APPS && fanOut !== undefined
