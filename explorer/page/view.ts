@@ -22,7 +22,7 @@ export function byId<T extends HTMLElement = HTMLElement> (id: string): T {
 
 /** "45 s", "3 min", "2 h", "3 days". */
 export function duration (seconds: number): string {
-  if (seconds < 60) return `${Math.round(seconds)} s`
+  if (seconds < 120) return `${Math.round(seconds)} s`
   if (seconds < 3600) return `${Math.round(seconds / 60)} min`
   if (seconds < 2 * 86400) return `${Math.round(seconds / 3600)} h`
   return `${Math.round(seconds / 86400)} days`
