@@ -131,7 +131,8 @@ function render (result: HTMLElement, report: Report, context: Rendered): void {
   ]
   const totals = report.totals
   const footer = ['Total', ...(several ? [''] : []), formatNumber(totals.messagesIncoming ?? 0), formatNumber(totals.messagesOutgoing ?? 0), formatMoney(totals.feesTotal ?? 0, currency)]
-  const title = several ? `All apps (${apps.length})` : nameOf(report.subject.id)
+  const missing = report.incomplete?.length ?? 0
+  const title = several ? `All apps (${apps.length + missing}${missing > 0 ? `, ${missing} missing` : ''})` : nameOf(report.subject.id)
   const filename = `gupshup-${several ? 'apps' : report.subject.id}-${buckets[0] ?? 'empty'}.csv`
 
   fill(result,

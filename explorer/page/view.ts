@@ -73,7 +73,8 @@ export function incompleteNotice (parts: IncompletePart[], nameOf: (id: string) 
       ' The numbers below leave them out.'),
     h('ul', {}, ...parts.map((part) => h('li', {},
       `${nameOf(part.subject.id)}: ${part.detail}`,
-      part.retryAfter === null ? '' : ` Try again in ${duration(part.retryAfter)}.`))))
+      // The detail of a spent budget often says when already.
+      part.retryAfter === null || /retry/i.test(part.detail) ? '' : ` Try again in ${duration(part.retryAfter)}.`))))
 }
 
 export interface Column<R> {
