@@ -329,11 +329,13 @@ t.test('at 375 px wide nothing scrolls sideways but the tables, and every contro
   const unlabelled = await page.locator('input:visible, select:visible').evaluateAll((controls) =>
     controls.filter((control) => (control as unknown as { labels: { length: number } | null }).labels?.length === 0).map((control) => control.id))
   t.same(unlabelled, [], 'every visible control has a label')
-  // Keyboard only: focus the app field, choose, Enter submits.
+  // Keyboard only: focus the app field, choose with the keys, Tab to Show, Enter.
   const appField = page.locator('#gupshup').getByLabel('App', { exact: true })
   await appField.focus()
-  if (await appField.evaluate((element) => element.tagName) === 'SELECT') await page.keyboard.press('ArrowDown')
+  if (await appField.evaluate((element) => element.tagName) === 'SELECT') await page.keyboard.press('End')
   else await page.keyboard.type(GUPSHUP_APP)
+  const show = page.locator('#gupshup').getByRole('button', { name: 'Show' })
+  for (let presses = 0; presses < 6 && !await show.evaluate((button) => button.ownerDocument.activeElement === button); presses++) await page.keyboard.press('Tab')
   await page.keyboard.press('Enter')
   await page.locator('#gupshup-result table').waitFor()
   t.match(await page.locator('#gupshup-result canvas').first().getAttribute('role'), 'img')
