@@ -109,6 +109,7 @@ async function loadTesters (gateway: Gateway, route: CatalogRoute, appId: string
     const metric = (name: string) => (point: Point): string => formatNumber(point.metrics[name])
     fill(result,
       h('h3', {}, `Testers: ${shown}, ${PERIODS[period]?.toLowerCase() ?? period}`),
+      h('p', { role: 'status', class: 'visually-hidden' }, `Showing testers: ${shown}.`),
       h('p', { class: 'provenance' }, meta.provenance),
       namesNotice(report),
       report.data.length === 0 ? h('p', {}, 'No tester activity in this period.') : chart.figure,
@@ -142,6 +143,7 @@ async function loadBuilds (gateway: Gateway, route: CatalogRoute | undefined, ap
     const metric = (name: string) => (point: Point): string => formatNumber(point.metrics[name])
     fill(result,
       h('h3', {}, `Builds: the last ${report.data.length}, newest first`),
+      h('p', { role: 'status', class: 'visually-hidden' }, `Showing the last ${report.data.length} builds.`),
       h('p', { class: 'provenance' }, meta.provenance),
       namesNotice(report),
       report.incomplete === undefined || report.incomplete.length === 0 ? null : incompleteNotice(report.incomplete, (id) => `Build ${id}`),
