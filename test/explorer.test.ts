@@ -6,7 +6,7 @@
  * screenshot in test-results/explorer/ for a person to open after the run.
  * Without Chromium the browser tests say so loudly and skip; CI installs it.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import Fastify from 'fastify'
@@ -19,7 +19,7 @@ import { APPLE_SMALL_APP, GUPSHUP_APP, gateway, simulatedGateway, type Simulated
 // Heavier than the rest: several gateways and a browser, on a shared two-core machine.
 t.setTimeout(300_000)
 
-await buildExplorer()
+await buildExplorer(undefined, { force: true })
 
 // CHROMIUM_PATH names another browser binary (or a missing one, to see the skip).
 const CHROMIUM = (process.env.CHROMIUM_PATH !== undefined ? [process.env.CHROMIUM_PATH] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'])
@@ -61,6 +61,12 @@ t.test('the built page names no other host: every asset is in the bundle', async
   const files = readdirSync(BUILT_PAGE).filter((file) => !file.endsWith('.map') && !file.endsWith('.LEGAL.txt'))
   t.same(files.sort(), ['explorer.css', 'explorer.js', 'index.html'])
   for (const file of files) t.notMatch(readFileSync(`${BUILT_PAGE}/${file}`, 'utf8'), /https?:\/\//, `${file} names no URL`)
+})
+
+t.test('a second build with nothing changed does nothing, as tsc -b', async (t) => {
+  const before = statSync(`${BUILT_PAGE}/explorer.js`).mtimeMs
+  t.equal(await buildExplorer(), false)
+  t.equal(statSync(`${BUILT_PAGE}/explorer.js`).mtimeMs, before, 'the bundle is left as it was')
 })
 
 t.test('with API keys the page stays open and says it needs one; /usage does not answer without one', async (t) => {
