@@ -275,6 +275,33 @@ t.test('a wrong key shows the 401 message; the right one opens the reports and s
   await screenshot(page, '06-right-key')
 })
 
+t.test('where numbers came from (fetched now, then from cache), and a spent budget said with when to retry', { skip: noBrowser }, async (t) => {
+  const gw = await listening(t, { GUPSHUP_RATE_LIMIT_PER_MINUTE: '1' })
+  const { page } = await open(t, gw.base)
+  await chooseApp(page, 'gupshup', GUPSHUP_APP)
+  await page.getByLabel('Range').selectOption({ label: 'Last 7 days' })
+  const show = page.locator('#gupshup').getByRole('button', { name: 'Show' })
+  await show.click()
+  await page.locator('#gupshup-result .provenance').waitFor()
+  t.equal(await page.locator('#gupshup-result .provenance').textContent(), 'Fetched now.')
+  await show.click()
+  await page.locator('#gupshup-result .provenance', { hasText: 'From cache' }).waitFor()
+  t.match(await page.locator('#gupshup-result .provenance').textContent(), /^From cache, (fetched just now|\d+ s old)\.$/)
+
+  // The app's one call a minute is spent: a range not cached yet is refused with Retry-After.
+  await page.getByLabel('Range').selectOption({ label: 'Custom' })
+  await page.getByLabel('From', { exact: true }).fill('2025-01-01')
+  await page.getByLabel('To', { exact: true }).fill('2025-01-31')
+  await show.click()
+  const problem = page.locator('#gupshup-result .problem')
+  await problem.waitFor()
+  t.equal(await problem.getAttribute('role'), 'alert')
+  t.equal(await problem.getAttribute('data-status'), '429')
+  t.match(await problem.textContent(), /budget/, 'the problem\'s detail')
+  t.match(await problem.textContent(), /Try again in \d+ s \(after \d\d:\d\d:\d\d\)\./, 'when to retry, from Retry-After')
+  await screenshot(page, '11-spent-budget')
+})
+
 t.test('a partial answer across apps is marked, with the missing app and when to retry', { skip: noBrowser || waitingFor(!offered.fanOut, 'ISSUE 11 (/usage/gupshup/usage)') }, async (t) => {
   const gw = await listening(t, { GUPSHUP_RATE_LIMIT_PER_MINUTE: '1' })
   const { page } = await open(t, gw.base)
