@@ -93,8 +93,13 @@ async function load (gateway: Gateway, result: HTMLElement, url: string, context
   try {
     const answer = await gateway.get<Report>(url)
     // The CSV of the same request (a cache hit by now), so the download is what the page shows.
-    const csv = await gateway.get<string>(url, 'text/csv')
-    render(result, answer.body, { ...context, provenance: provenance(answer), url, json: answer.text, csv: csv.text })
+    let csv: string | Problem
+    try {
+      csv = (await gateway.get<string>(url, 'text/csv')).text
+    } catch (error) {
+      csv = error instanceof Problem ? error : new Problem(0, 'page_error', 'No CSV', String(error), null)
+    }
+    render(result, answer.body, { ...context, provenance: provenance(answer), url, json: answer.text, csv })
   } catch (error) {
     if (error instanceof Problem && error.status === 401) document.dispatchEvent(new CustomEvent('explorer:unauthorized'))
     fill(result, problemMessage(error))
@@ -103,7 +108,7 @@ async function load (gateway: Gateway, result: HTMLElement, url: string, context
   }
 }
 
-interface Rendered { names: Map<string, string>, unit: string, provenance: string, url: string, json: string, csv: string }
+interface Rendered { names: Map<string, string>, unit: string, provenance: string, url: string, json: string, csv: string | Problem }
 
 function render (result: HTMLElement, report: Report, context: Rendered): void {
   const appOf = (point: Point): string => point.dimensions.app ?? report.subject.id
@@ -149,7 +154,10 @@ function render (result: HTMLElement, report: Report, context: Rendered): void {
     fees.figure,
     table(`${title}: messages and fees by ${one}`, columns, report.data, footer),
     h('p', { class: 'links' },
-      downloadLink('Download this table as CSV', context.csv, 'text/csv', filename), ' ',
+      typeof context.csv === 'string'
+        ? downloadLink('Download this table as CSV', context.csv, 'text/csv', filename)
+        : h('span', {}, `The CSV could not be fetched: ${context.csv.detail}`),
+      ' ',
       jsonLink('Open the JSON answer', context.json)),
     requestLine(context.url))
 
