@@ -118,7 +118,7 @@ export function serverOptions (config: Config, logStream?: LogStream): FastifyHt
 }
 
 const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
-  const providers = options.providers ?? registry
+  const providers: readonly Provider[] = options.providers ?? registry
   await fastify.register(errorHandler)
   await fastify.register(metrics, { providers })
   await fastify.register(gracefulClose)
@@ -136,7 +136,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
     // Registered in this scope, it limits /usage only: health checks and docs stay unlimited.
     await scope.register(rateLimit, rateLimitOptions(options.config, scope.redis))
     await scope.register(catalogRoutes, { config: options.config, providers, simulated: options.simulated ?? [] })
-    await scope.register(reportRoutes(providers.flatMap((provider) => provider.endpoints)))
+    await scope.register(reportRoutes(providers.flatMap((provider) => provider.endpoints), providers.flatMap((provider) => provider.directories ?? [])))
   }, { prefix: options.config.routePrefix })
 }
 

@@ -119,6 +119,7 @@ export default fp<{ providers: readonly Provider[] }>(async function metrics (fa
     counter.inc()
   }
 
+  const fanOutParts = new Counter({ name: 'gateway_fanout_parts_total', help: 'Subjects of fan-out reports, by outcome: hit, miss, stale, or the problem code that left one out.', labelNames: ['provider', 'report', 'outcome'], registers })
   const observer: GatewayObserver = {
     upstreamCall: (provider, report, status, seconds) => { upstream.observe({ provider, report, status }, seconds) },
     upstreamRefused: (provider, reason, caller) => {
@@ -126,7 +127,8 @@ export default fp<{ providers: readonly Provider[] }>(async function metrics (fa
       if (caller !== undefined) shareRefusals.inc({ provider, caller })
     },
     callerCharged: (provider, caller) => { charged.inc({ provider, caller }) },
-    cacheEvicted: (cache) => { evictions.inc({ cache }) }
+    cacheEvicted: (cache) => { evictions.inc({ cache }) },
+    fanOutPart: (provider, report, outcome) => { fanOutParts.inc({ provider, report, outcome }) }
   }
   fastify.decorate('gatewayMetrics', { registry, observer, requestAnswered, connectionRefused: () => { refusedConnections.inc() } })
 }, { name: 'metrics' })

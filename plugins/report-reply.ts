@@ -12,7 +12,8 @@ import { closeConnectionIfShuttingDown } from './graceful-close.js'
 
 declare module 'fastify' {
   interface FastifyReply {
-    sendReport: (answer: CacheAnswer) => FastifyReply
+    /** `toCsv`: the body as CSV (a report's, unless given). */
+    sendReport: (answer: CacheAnswer, toCsv?: (body: string) => string) => FastifyReply
   }
 }
 
@@ -50,13 +51,15 @@ function entryHeaders (entry: CachedReport): EntryHeaders {
   return headers
 }
 
-function csv (entry: CachedReport, headers: EntryHeaders): string {
-  headers.csv ??= reportToCsv(JSON.parse(entry.body) as UsageReport)
+const reportCsv = (body: string): string => reportToCsv(JSON.parse(body) as UsageReport)
+
+function csv (entry: CachedReport, headers: EntryHeaders, toCsv: (body: string) => string): string {
+  headers.csv ??= toCsv(entry.body)
   return headers.csv
 }
 
 export default fp(async function reportReply (fastify) {
-  fastify.decorateReply('sendReport', function (this: FastifyReply, answer: CacheAnswer) {
+  fastify.decorateReply('sendReport', function (this: FastifyReply, answer: CacheAnswer, toCsv = reportCsv) {
     const { entry, outcome, ageSeconds, freshSeconds } = answer
     const headers = entryHeaders(entry)
     const asCsv = prefersCsv(this.request.headers.accept)
@@ -70,7 +73,7 @@ export default fp(async function reportReply (fastify) {
     if (headers.totalCount !== undefined) this.header('x-total-count', headers.totalCount)
     closeConnectionIfShuttingDown(this)
     if (matchesEtag(this.request.headers['if-none-match'], etag)) return this.code(304).send()
-    if (asCsv) return this.type('text/csv; charset=utf-8').send(csv(entry, headers))
+    if (asCsv) return this.type('text/csv; charset=utf-8').send(csv(entry, headers, toCsv))
     return this.type('application/json; charset=utf-8').send(entry.body)
   })
 }, { name: 'report-reply' })

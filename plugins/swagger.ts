@@ -3,6 +3,7 @@
  */
 import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
+import { directorySchema } from '../src/directory.js'
 import { problemSchema } from '../src/problem.js'
 import type { Provider } from '../src/provider.js'
 import { usageReportSchema } from '../src/report.js'
@@ -33,6 +34,7 @@ export default fp<SwaggerOptions>(async function openapi (fastify, { publicBaseU
   const names = providers.map((provider) => provider.name)
   fastify.addSchema(problemSchema(names))
   fastify.addSchema(usageReportSchema(names))
+  fastify.addSchema(directorySchema(names))
   await fastify.register(swagger, {
     openapi: {
       openapi: '3.1.0',

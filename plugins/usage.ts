@@ -90,6 +90,9 @@ export default fp<UsagePluginOptions>(async function usage (fastify, { config, p
     publicBaseUrl: (config.publicBaseUrl ?? '') + config.routePrefix,
     now,
     refreshFloorMs: config.cache.refreshFloorSeconds * 1000,
+    observer,
+    fanOutWindowMs: timeoutMs,
+    directories: providers.flatMap((provider) => provider.directories ?? []),
     onBackgroundError: (error) => { fastify.log.warn({ code: (error as { code?: string }).code }, 'background refresh failed; the stale answer stands') }
   }))
   fastify.addHook('onClose', async () => { await Promise.all(Object.values(sources).map(async (source) => { await source.close() })) })

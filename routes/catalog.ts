@@ -5,7 +5,8 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { Type, type TObject, type TSchema } from 'typebox'
 import type { Config } from '../src/config.js'
-import type { ReportEndpoint } from '../src/endpoint.js'
+import { withLabelsParam } from '../src/directory.js'
+import type { DirectoryEndpoint, EndpointRow, ReportEndpoint } from '../src/endpoint.js'
 import type { Provider } from '../src/provider.js'
 import { providerNameSchema } from '../src/report.js'
 
@@ -35,15 +36,28 @@ const catalogSchema = (providerNames: readonly string[]): TSchema => Type.Object
         name: Type.String(),
         upstream: Type.String(),
         unit: Type.String({ description: '`count`, `ratio`, or `currency` (the report says which ISO 4217 code).' }),
-        additive: Type.Boolean({ description: 'Summed into `totals`.' })
+        additive: Type.Boolean({ description: 'Summed into `totals`.' }),
+        rollup: Type.Union([Type.Literal('sum'), Type.Literal('last'), Type.Literal('max')], {
+          description: 'How its days roll up into a week or month (`granularity`): `sum`; `last`, the bucket\'s last day that has one (a running total); `max` (a cap).'
+        })
       })),
       cacheTtlSeconds: Type.Integer({ description: 'Freshness of a cached answer (of a recent day, where days settle).' }),
       settledCacheTtlSeconds: Type.Optional(Type.Integer({ description: 'Freshness once the days covered are two or more days past (Gupshup).' }))
+    })),
+    directories: Type.Array(Type.Object({
+      directory: Type.String({ description: '`apps`, `builds`, `betaGroups`: the ids the reports take, with their names.' }),
+      route: Type.String({ description: 'OpenAPI-style path template.' }),
+      summary: Type.String(),
+      subject: Type.Union([Type.String(), Type.Null()]),
+      upstream: Type.String(),
+      paged: Type.Boolean(),
+      parameters: Type.Array(Parameter),
+      cacheTtlSeconds: Type.Integer()
     }))
   }))
 }, { $id: 'Catalog', title: 'Catalog' })
 
-function parametersOf (params: Pick<ReportEndpoint, 'params' | 'querystring'>): Array<Record<string, unknown>> {
+function parametersOf (params: Pick<EndpointRow, 'params' | 'querystring'>): Array<Record<string, unknown>> {
   const list = (schema: TObject, place: 'path' | 'query'): Array<Record<string, unknown>> =>
     Object.entries(schema.properties as Record<string, TSchema & { description?: string }>).map(([name, property]) => ({
       name,
@@ -73,20 +87,30 @@ const catalogRoutes: FastifyPluginAsync<CatalogOptions> = async (fastify, { conf
     subject: endpoint.subject.type,
     upstream: endpoint.upstreamPath,
     paged: endpoint.paged,
-    parameters: parametersOf(endpoint),
-    metrics: endpoint.metrics.map(({ name, upstream, unit, additive }) => ({ name, upstream, unit, additive })),
+    parameters: parametersOf({ params: endpoint.params, querystring: withLabelsParam(endpoint.querystring) }),
+    metrics: endpoint.metrics.map(({ name, upstream, unit, additive, rollup }) => ({ name, upstream, unit, additive, rollup })),
     cacheTtlSeconds: ttl(endpoint.cache.ttlSeconds),
     ...(endpoint.cache.settledTtlSeconds === undefined ? {} : { settledCacheTtlSeconds: ttl(endpoint.cache.settledTtlSeconds) })
   }))
+  const directoriesOf = (rows: readonly DirectoryEndpoint[]): unknown[] => rows.map((row) => ({
+    directory: row.directory,
+    route: config.routePrefix + row.route.replace(/:(\w+)/g, '{$1}'),
+    summary: row.summary,
+    subject: row.subject?.type ?? null,
+    upstream: row.upstreamPath,
+    paged: row.paged,
+    parameters: parametersOf(row),
+    cacheTtlSeconds: ttl(row.cache.ttlSeconds)
+  }))
   // What the deployment can answer does not change while it runs: build it once.
   const catalog = {
-    providers: providers.map((provider) => ({ name: provider.name, status: status(provider), reports: reportsOf(provider.endpoints) }))
+    providers: providers.map((provider) => ({ name: provider.name, status: status(provider), reports: reportsOf(provider.endpoints), directories: directoriesOf(provider.directories ?? []) }))
   }
   fastify.addSchema(catalogSchema(providers.map((provider) => provider.name)))
   fastify.get('/usage', {
     schema: {
       tags: ['operations'],
-      summary: 'What this deployment can answer: each provider, each report with its route, parameters, metrics and cache TTL.',
+      summary: 'What this deployment can answer: each provider, each report with its route, parameters, metrics and cache TTL, and its directories.',
       operationId: 'catalog',
       security: [{ apiKey: [] }, { bearer: [] }],
       response: { 200: { description: 'The catalog.', content: { 'application/json': { schema: Type.Ref('Catalog') } } } }

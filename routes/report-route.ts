@@ -3,11 +3,14 @@
  * errors, examples) and its handler: validate (by schema), ask the usage
  * service, reply with caching headers.
  */
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { Type, type TObject } from 'typebox'
+import { etagOf } from '../src/cache/report-cache.js'
+import type { CacheAnswer } from '../src/cache/types.js'
 import { reportToCsv } from '../src/csv.js'
-import type { ReportEndpoint } from '../src/endpoint.js'
+import { directoryToCsv, withLabelsParam, type DirectoryAnswer } from '../src/directory.js'
+import type { DirectoryEndpoint, EndpointRow, QueryValues, ReportEndpoint } from '../src/endpoint.js'
 import { ERRORS, gatewayError, InvalidParameterError, type CatalogEntry } from '../src/errors.js'
 import { closestName, problemType } from '../src/problem.js'
 import { totalsOf, unitsOf, type UsageReport } from '../src/report.js'
@@ -40,20 +43,58 @@ const PROBLEMS = problemResponses()
 export function exampleReport (endpoint: ReportEndpoint, subjectId: string): UsageReport {
   const metrics = Object.fromEntries(endpoint.metrics.map((def, index) => [def.name, def.unit === 'count' ? 3 + index * 2 : 0.05 * (index + 1)]))
   // Reports over days (a range, a month, today) have a point per day; the others, one over their period.
-  const data = [{ start: '2024-01-10', end: endpoint.cache.rangeOf !== undefined ? '2024-01-10' : '2025-01-10', dimensions: {}, metrics }]
+  const end = endpoint.cache.rangeOf !== undefined ? '2024-01-10' : '2025-01-10'
+  // A fan-out's points say whose they are.
+  const dimensions: Record<string, string> = endpoint.fanOut === undefined ? {} : { [endpoint.fanOut.dimension]: subjectId }
+  const data = [{ start: '2024-01-10', end, dimensions, metrics }]
   const additive = new Map(endpoint.metrics.map((def) => [def.name, def.additive]))
   return {
     provider: endpoint.provider,
     report: endpoint.report,
-    subject: { type: endpoint.subject.type, id: subjectId },
+    subject: { type: endpoint.subject.type, id: endpoint.fanOut === undefined ? subjectId : endpoint.provider },
     units: unitsOf(endpoint.metrics, 'USD'),
     data,
     totals: totalsOf(data, (name) => additive.get(name) ?? false, endpoint.provider),
-    paging: { total: 1, limit: endpoint.paged ? 50 : null, next: endpoint.paged ? gatewayPath(endpoint, subjectId, { cursor: 'BQ.TGQPUQ' }) : null }
+    paging: { total: 1, limit: endpoint.paged ? 50 : null, next: endpoint.paged ? gatewayPath(endpoint, subjectId, { cursor: 'BQ.TGQPUQ' }) : null },
+    // A fan-out's example shows a partial answer: one subject left out, and why.
+    ...(endpoint.fanOut === undefined
+      ? {}
+      : {
+          incomplete: [{
+            subject: { type: endpoint.fanOut.over.subject.type, id: `another-${endpoint.fanOut.over.subject.type}` },
+            status: 429,
+            code: 'upstream_rate_limited',
+            detail: `${endpoint.provider} call budget of this credential is spent (the gateway never exceeds the upstream's limit); retry after 42 s.`,
+            retryAfter: 42
+          }]
+        })
   }
 }
 
-function freshness ({ cache }: ReportEndpoint): string {
+/** A plausible directory for the spec's examples, from its row's example item. */
+export function exampleDirectory (endpoint: DirectoryEndpoint): DirectoryAnswer {
+  return {
+    provider: endpoint.provider,
+    directory: endpoint.directory,
+    subject: endpoint.subject === null ? null : { type: endpoint.subject.type, id: endpoint.exampleId },
+    items: [endpoint.exampleItem],
+    paging: { total: 1, limit: endpoint.paged ? 50 : null, next: null }
+  }
+}
+
+/** The example report as `labels=true` answers it: its subject named as the provider's directory names it. */
+function labelledExample (report: UsageReport, directories: readonly DirectoryEndpoint[]): UsageReport {
+  const item = directories.find((row) => row.provider === report.provider && row.itemType === report.subject.type)?.exampleItem
+  const name = item?.name ?? null
+  return { ...report, labels: { [report.subject.type]: { [report.subject.id]: { name } } }, labelsIncomplete: false }
+}
+
+function freshness (row: EndpointRow): string {
+  const { cache } = row
+  const fanOut = 'fanOut' in row ? row.fanOut : undefined
+  if (fanOut !== undefined) {
+    return `Not cached whole: each ${fanOut.over.subject.type}'s part comes from its own report's cache (\`${fanOut.over.route.replace(/:(\w+)/g, '{$1}')}\`), at most ${fanOut.concurrency} fetched at once, so a retry asks the upstream only for what is missing. \`X-Cache\` is \`HIT\` only when every part was. When some ${fanOut.over.subject.type}s fail, the answer is still 200, with the others and \`incomplete\` (and \`X-Incomplete: <count>\`); \`strict=true\` makes any failure the answer, as does every ${fanOut.over.subject.type} failing (the first failure's problem).`
+  }
   if (cache.daily === true) {
     return `Cached per day, not per range: a settled day (two or more days past) for ${cache.settledTtlSeconds ?? cache.ttlSeconds} s, recent days for ${cache.ttlSeconds} s, unless CACHE_TTL_SECONDS says otherwise; only days missing from the cache cost an upstream call.`
   }
@@ -64,8 +105,36 @@ function freshness ({ cache }: ReportEndpoint): string {
 }
 
 /** The route's OpenAPI description beyond its parameters: responses, errors, examples. */
-function reportRouteDocs (endpoint: ReportEndpoint): Record<string, unknown> {
+function reportRouteDocs (endpoint: ReportEndpoint, directories: readonly DirectoryEndpoint[]): Record<string, unknown> {
   const { exampleId } = endpoint
+  const example = exampleReport(endpoint, exampleId)
+  return routeDocs(endpoint, {
+    description: 'The normalized report.',
+    schema: 'UsageReport',
+    examples: {
+      report: { summary: 'The report', value: example },
+      labelled: { summary: 'With labels=true: names beside ids', value: labelledExample(example, directories) }
+    },
+    csv: 'With `Accept: text/csv`: one row per point (start, end, each dimension and, with `labels=true`, its label columns, each metric) under a header row.',
+    csvExample: reportToCsv(example)
+  })
+}
+
+/** A directory route's OpenAPI description beyond its parameters. */
+function directoryRouteDocs (endpoint: DirectoryEndpoint): Record<string, unknown> {
+  const example = exampleDirectory(endpoint)
+  return routeDocs(endpoint, {
+    description: `The ${endpoint.directory} directory.`,
+    schema: 'Directory',
+    examples: { directory: { summary: `The ${endpoint.directory}`, value: example } },
+    csv: 'With `Accept: text/csv`: one row per item (`id`, `name`, then each attribute) under a header row.',
+    csvExample: directoryToCsv(example)
+  })
+}
+
+interface AnswerDocs { description: string, schema: string, examples: Record<string, { summary: string, value: unknown }>, csv: string, csvExample: string }
+
+function routeDocs (endpoint: EndpointRow, answer: AnswerDocs): Record<string, unknown> {
   return {
     tags: [endpoint.provider],
     summary: endpoint.summary,
@@ -74,19 +143,17 @@ function reportRouteDocs (endpoint: ReportEndpoint): Record<string, unknown> {
     security: [{ apiKey: [] }, { bearer: [] }],
     response: {
       200: {
-        description: 'The normalized report.',
+        description: answer.description,
         headers: {
           'x-cache': { type: 'string', enum: ['HIT', 'MISS', 'STALE'], description: 'Whether the cache answered.' },
           etag: { type: 'string', description: 'Strong validator of the body.' },
           age: { type: 'integer', description: 'Seconds since the report was fetched upstream.' },
-          'cache-control': { type: 'string', description: '`private, max-age=N`: N seconds of freshness left.' }
+          'cache-control': { type: 'string', description: '`private, max-age=N`: N seconds of freshness left.' },
+          ...(endpoint.fanOut === undefined ? {} : { 'x-incomplete': { type: 'integer', description: 'How many subjects `incomplete` lists (absent when none).' } })
         },
         content: {
-          'application/json': { schema: Type.Ref('UsageReport'), example: exampleReport(endpoint, exampleId) },
-          'text/csv': {
-            schema: Type.String({ description: 'With `Accept: text/csv`: one row per point (start, end, each dimension, each metric) under a header row.' }),
-            example: reportToCsv(exampleReport(endpoint, exampleId))
-          }
+          'application/json': { schema: Type.Ref(answer.schema), examples: answer.examples },
+          'text/csv': { schema: Type.String({ description: answer.csv }), example: answer.csvExample }
         }
       },
       304: { description: 'Not modified: the `If-None-Match` tag is current.', type: 'null' },
@@ -110,8 +177,8 @@ const OTHER_METHODS = ['DELETE', 'OPTIONS', 'PATCH', 'POST', 'PUT']
  * not reported as the parameter it meant being missing. Then the row's lenient
  * spellings (`month=1`) are put in the schema's form.
  */
-function queryChecker (endpoint: ReportEndpoint): (request: FastifyRequest) => Promise<void> {
-  const known = Object.keys(endpoint.querystring.properties)
+function queryChecker (endpoint: EndpointRow, querystring: TObject): (request: FastifyRequest) => Promise<void> {
+  const known = Object.keys(querystring.properties)
   return async (request) => {
     const query = request.query as Record<string, unknown>
     for (const [name, value] of Object.entries(query)) {
@@ -143,26 +210,56 @@ async function methodNotAllowed (request: FastifyRequest, reply: FastifyReply): 
   throw gatewayError('method_not_allowed', `${request.method} is not allowed here; report routes answer ${ALLOWED_METHODS}.`)
 }
 
-/** A route plugin serving each endpoint row (of every provider of the registry). */
-export function reportRoutes (endpoints: readonly ReportEndpoint[]): FastifyPluginAsync {
+/**
+ * With `labels=true`: the cached report with the names beside its ids. Its
+ * cache headers are the report's; its ETag is its own. `paging.next` keeps `labels=true`.
+ */
+async function labelled (fastify: FastifyInstance, answer: CacheAnswer, context: CallContext): Promise<CacheAnswer> {
+  const report = JSON.parse(answer.entry.body) as UsageReport
+  const { labels, incomplete } = await fastify.usage.labelsOf(report, context)
+  const next = report.paging.next === null ? null : `${report.paging.next}${report.paging.next.includes('?') ? '&' : '?'}labels=true`
+  const body = JSON.stringify({ ...report, paging: { ...report.paging, next }, labels, labelsIncomplete: incomplete } satisfies UsageReport)
+  return { ...answer, entry: { ...answer.entry, body, etag: etagOf(body) } }
+}
+
+/**
+ * A route plugin serving each row of the tables (of every provider of the
+ * registry): report rows, with `labels`, and directory rows.
+ */
+export function reportRoutes (endpoints: readonly ReportEndpoint[], directories: readonly DirectoryEndpoint[] = []): FastifyPluginAsync {
   return async (fastify) => {
     const typed = fastify.withTypeProvider<TypeBoxTypeProvider>()
-    for (const endpoint of endpoints) {
-      const schema = { ...reportRouteDocs(endpoint), params: endpoint.params, querystring: endpoint.querystring }
-      const preValidation = queryChecker(endpoint)
+    /** Registers a row's route (and its trailing-slash twin and 405s) with its schema and handler. */
+    const serve = (row: EndpointRow, docs: Record<string, unknown>, querystring: TObject, answer: (id: string, query: Record<string, unknown>, request: FastifyRequest) => Promise<{ answer: CacheAnswer, csv?: (body: string) => string }>): void => {
+      const schema = { ...docs, params: row.params, querystring }
+      const preValidation = queryChecker(row, querystring)
       // HEAD comes with every GET (Fastify's exposeHeadRoutes); a trailing slash is the same route, unlisted in the spec.
-      for (const url of [endpoint.route, `${endpoint.route}/`]) {
-        typed.get(url, { schema: { ...schema, hide: url !== endpoint.route }, preValidation }, async (request, reply) => {
-          endpoint.check?.(request.query, fastify.usage.now())
-          const id = String(request.params[endpoint.subject.param])
-          const answer = await fastify.usage.report(endpoint, id, request.query, {
-            forceRefresh: wantsFreshCopy(request),
-            context: callContextOf(request)
-          })
-          return reply.sendReport(answer)
+      for (const url of [row.route, `${row.route}/`]) {
+        typed.get(url, { schema: { ...schema, hide: url !== row.route }, preValidation }, async (request, reply) => {
+          const query = request.query as Record<string, unknown>
+          row.check?.(query, fastify.usage.now())
+          const id = row.subject === null ? '' : String((request.params as Record<string, unknown>)[row.subject.param])
+          const { answer: cached, csv } = await answer(id, query, request)
+          if ((cached.incomplete ?? 0) > 0) reply.header('x-incomplete', String(cached.incomplete))
+          return reply.sendReport(cached, csv)
         })
         fastify.route({ method: OTHER_METHODS, url, schema: { hide: true }, handler: methodNotAllowed })
       }
+    }
+    for (const endpoint of endpoints) {
+      serve(endpoint, reportRouteDocs(endpoint, directories), withLabelsParam(endpoint.querystring), async (id, { labels, ...query }, request) => {
+        const context = callContextOf(request)
+        // A fan-out's subject is its provider; the subjects it covers are in its query.
+        const subject = endpoint.fanOut === undefined ? id : endpoint.provider
+        const answer = await fastify.usage.report(endpoint, subject, query as QueryValues, { forceRefresh: wantsFreshCopy(request), context })
+        return { answer: labels === true ? await labelled(fastify, answer, context) : answer }
+      })
+    }
+    for (const directory of directories) {
+      serve(directory, directoryRouteDocs(directory), directory.querystring, async (id, query, request) => ({
+        answer: await fastify.usage.directoryAnswer(directory, id, query, { forceRefresh: wantsFreshCopy(request), context: callContextOf(request) }),
+        csv: (body) => directoryToCsv(JSON.parse(body) as DirectoryAnswer)
+      }))
     }
   }
 }

@@ -5,7 +5,7 @@
 import { NO_CURRENCY, type UsageReport } from './report.js'
 
 /** RFC 4180 quoting; a text cell a spreadsheet would run as a formula is prefixed with '. */
-function cell (value: string | number | undefined): string {
+export function cell (value: string | number | undefined): string {
   if (value === undefined) return ''
   if (typeof value === 'number') return String(value)
   const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value
@@ -18,14 +18,26 @@ function metricHeader (name: string, unit: string | undefined): string {
   return `${name} (${unit === NO_CURRENCY ? 'currency not stated' : unit})`
 }
 
+/** `betaTester` + `email` → `betaTesterEmail`. */
+const labelColumn = (dimension: string, field: string): string => dimension + field.charAt(0).toUpperCase() + field.slice(1)
+
+/** With `labels=true`, each labelled dimension column is followed by its label columns (`betaTesterName`, `betaTesterEmail`). */
 export function reportToCsv (report: UsageReport): string {
+  const labels = report.labels ?? {}
   const dimensions = [...new Set(report.data.flatMap((point) => Object.keys(point.dimensions)))]
+  const labelFields = new Map(dimensions.map((name) => [name, [...new Set(Object.values(labels[name] ?? {}).flatMap((label) => Object.keys(label)))]]))
+  const dimensionHeaders = dimensions.flatMap((name) => [name, ...(labelFields.get(name) ?? []).map((field) => labelColumn(name, field))])
   const metrics = [...new Set([...Object.keys(report.units), ...report.data.flatMap((point) => Object.keys(point.metrics))])]
-  const rows = [['start', 'end', ...dimensions, ...metrics.map((name) => metricHeader(name, (report.units as Record<string, string>)[name]))].map(cell).join(',')]
+  const rows = [['start', 'end', ...dimensionHeaders, ...metrics.map((name) => metricHeader(name, (report.units as Record<string, string>)[name]))].map(cell).join(',')]
   for (const point of report.data) {
     const metricValues = point.metrics as Record<string, number>
     const dimensionValues = point.dimensions as Record<string, string>
-    rows.push([point.start, point.end, ...dimensions.map((name) => dimensionValues[name]), ...metrics.map((name) => metricValues[name])].map(cell).join(','))
+    const dimensionCells = dimensions.flatMap((name) => {
+      const id = dimensionValues[name]
+      const label = id === undefined ? undefined : labels[name]?.[id]
+      return [id, ...(labelFields.get(name) ?? []).map((field) => label?.[field] ?? undefined)]
+    })
+    rows.push([point.start, point.end, ...dimensionCells, ...metrics.map((name) => metricValues[name])].map(cell).join(','))
   }
   return `${rows.join('\r\n')}\r\n`
 }

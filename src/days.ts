@@ -56,3 +56,14 @@ export interface DayRow {
   metrics: Record<string, number>
   currency?: string
 }
+
+/**
+ * A 400 naming `parameter` when a range starts after tomorrow (UTC): no day of
+ * it has happened anywhere yet (an upstream's day may run ahead of UTC, not two days).
+ */
+export function assertStartedByTomorrow (parameter: string, from: string, now: number): void {
+  const tomorrow = isoDay(now + DAY_MS)
+  if (from > tomorrow) {
+    throw new InvalidParameterError(parameter, `The query parameter '${parameter}' (${from}) must not be after tomorrow (${tomorrow}): no day of the range has happened yet.`)
+  }
+}

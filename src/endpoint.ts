@@ -4,6 +4,7 @@
  * its metrics and its cache policy. Providers' tables are lists of rows.
  */
 import type { Static, TObject } from 'typebox'
+import type { DirectoryItem } from './directory.js'
 import type { MetricDef } from './report.js'
 
 export type QueryValues = Readonly<Record<string, unknown>>
@@ -20,17 +21,17 @@ export interface CachePolicy {
   rangeOf?: (query: QueryValues, today: string) => { from: string, to: string }
 }
 
-export interface ReportEndpoint {
+/** What every row of a table has, whether it serves a report or a directory. */
+export interface EndpointRow {
   /** The provider's name, as the registry knows it. */
   provider: string
   /** Stable identity: cache keys and logs use it. */
   key: string
-  /** The upstream report name, as the normalized report says it. */
-  report: string
   /** Public route, in Fastify's syntax (`/usage/apple/builds/:buildId`). */
   route: string
   summary: string
-  subject: { type: string, param: string }
+  /** What the route is about, and its path parameter; null for a route without one (`/usage/apple/apps`). */
+  subject: { type: string, param: string } | null
   /** The route's path parameters (the subject) and query parameters, validated before any upstream call. */
   params: TObject
   querystring: TObject
@@ -46,33 +47,95 @@ export interface ReportEndpoint {
   query: Readonly<Record<string, string | null>>
   /** Whether the route takes a `cursor` and answers `paging.next`. */
   paged: boolean
-  metrics: MetricDef[]
   cache: CachePolicy
+  /**
+   * Its points are days of `cache.rangeOf`, one each: it takes `granularity`
+   * (day, ISO week, calendar month), rolled up by each metric's rule from the
+   * same cached days (granularity is not part of any cache key).
+   */
+  buckets?: true
+  /** A report over many subjects: each one's report from `over`, its points marked with their subject. */
+  fanOut?: FanOut
 }
+
+/** What a fan-out row fans out over: a per-subject row, and how subjects are named and fetched. */
+export interface FanOut {
+  /** The per-subject row each subject's report comes from (its days and caches). */
+  over: ReportEndpoint
+  /** The query parameter listing subject ids, comma-separated (without it: every subject the source knows). */
+  param: string
+  /** The dimension each point carries its subject's id under. */
+  dimension: string
+  /** Most subjects one request may name. */
+  maxSubjects: number
+  /** Most subjects fetched at once. */
+  concurrency: number
+}
+
+export interface ReportEndpoint extends EndpointRow {
+  /** The upstream report name, as the normalized report says it. */
+  report: string
+  subject: { type: string, param: string }
+  metrics: MetricDef[]
+}
+
+/**
+ * A directory row: a list of what a provider's reports are about (apps,
+ * builds, groups), served, cached and documented like a report row.
+ */
+export interface DirectoryEndpoint extends EndpointRow {
+  kind: 'directory'
+  /** The directory's name, as the answer says it (`apps`, `builds`, `betaGroups`). */
+  directory: string
+  /** The items' type, which is also the label kind their names fill (`app`, `build`, `betaGroup`). */
+  itemType: string
+  /** Follows every upstream page (up to MAX_PAGES) and answers them as one list. */
+  allPages: boolean
+  /** The item attributes a label keeps beside the name (`bundleId` for an app). */
+  labelFields: string[]
+  /** Upstream query parameters sent with every call (`fields[apps]`); `{id}` is replaced by the subject id. */
+  upstreamQuery: Readonly<Record<string, string>>
+  /** The upstream's name for the page cursor (`cursor`, Gupshup's `pageNo`). */
+  upstreamCursor: string
+  /** The item the spec's examples show. */
+  exampleItem: DirectoryItem
+}
+
+/** A directory is fresh for an hour unless its row says otherwise. */
+export const DIRECTORY_TTL_SECONDS = 3600
 
 /** Every query parameter of the schema, mapped: a missing or misspelt name does not compile. */
 export type QueryMap<Q extends TObject> = { readonly [K in keyof Static<Q>]-?: string | null }
 
 /** A row as written in a table: its query mapping is checked against its querystring schema. */
-export type RowInput<E extends ReportEndpoint, Q extends TObject> = Omit<E, 'querystring' | 'query'> & { querystring: Q, query: QueryMap<NoInfer<Q>> }
+export type RowInput<E extends EndpointRow, Q extends TObject> = Omit<E, 'querystring' | 'query'> & { querystring: Q, query: QueryMap<NoInfer<Q>> }
 
 /** A row builder for a provider's row type `E`: `const row = rowOf<AppleEndpoint>(); row({ ... })`. */
-export function rowOf<E extends ReportEndpoint> (): <Q extends TObject>(row: RowInput<E, Q>) => E {
+export function rowOf<E extends EndpointRow> (): <Q extends TObject>(row: RowInput<E, Q>) => E {
   // The mapping's keys were checked against Q by the parameter type; E differs from the input only there.
   return (row) => row as unknown as E
 }
 
 /** The upstream path with the subject id encoded, so no input can change the path. */
-export function upstreamPathOf (endpoint: ReportEndpoint, id: string): string {
+export function upstreamPathOf (endpoint: EndpointRow, id: string): string {
   return endpoint.upstreamPath.replace('{id}', encodeURIComponent(id))
 }
 
 /** The query string for the upstream, built from the gateway's own names. */
-export function upstreamQueryOf (endpoint: ReportEndpoint, query: QueryValues): URLSearchParams {
+export function upstreamQueryOf (endpoint: EndpointRow, query: QueryValues): URLSearchParams {
   const search = new URLSearchParams()
   for (const [name, upstreamName] of Object.entries(endpoint.query)) {
     const value = query[name]
     if (value !== undefined && upstreamName !== null) search.set(upstreamName, String(value))
   }
+  return search
+}
+
+/** A directory call's query: the row's fixed parameters, the mapped ones, and the page cursor. */
+export function directoryQueryOf (endpoint: DirectoryEndpoint, id: string, query: QueryValues): URLSearchParams {
+  const search = new URLSearchParams()
+  for (const [name, value] of Object.entries(endpoint.upstreamQuery)) search.set(name, value.replace('{id}', id))
+  for (const [name, value] of upstreamQueryOf(endpoint, query)) search.set(name, value)
+  if (query.cursor !== undefined) search.set(endpoint.upstreamCursor, String(query.cursor))
   return search
 }

@@ -18,11 +18,14 @@ export interface GatewayObserver {
   callerCharged: (provider: string, caller: string) => void
   /** The LRU dropped an entry to stay within CACHE_MAX_BYTES. */
   cacheEvicted: (cache: 'reports' | 'days') => void
+  /** One subject of a fan-out: its cache outcome (`hit`, `miss`, `stale`) or its problem code. */
+  fanOutPart: (provider: string, report: string, outcome: string) => void
 }
 
 export const quietObserver: GatewayObserver = {
   upstreamCall: () => {},
   upstreamRefused: () => {},
   callerCharged: () => {},
-  cacheEvicted: () => {}
+  cacheEvicted: () => {},
+  fanOutPart: () => {}
 }

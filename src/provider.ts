@@ -11,7 +11,8 @@
 import type { Dispatcher } from 'undici'
 import type { Env } from './config.js'
 import type { DayRow } from './days.js'
-import type { QueryValues, ReportEndpoint } from './endpoint.js'
+import type { FetchedDirectory, LabelLookup } from './directory.js'
+import type { DirectoryEndpoint, QueryValues, ReportEndpoint } from './endpoint.js'
 import type { GatewayObserver } from './observer.js'
 import type { FetchedReport } from './report.js'
 import type { BackoffGate, Budget } from './upstream/budget.js'
@@ -52,6 +53,13 @@ export interface Source<E extends ReportEndpoint = ReportEndpoint> {
   fetchDays? (endpoint: E, id: string, from: string, to: string, context: CallContext): Promise<Map<string, DayRow>>
   /** Cached or fetched days → the report (rows with `cache.daily`). */
   reportOf? (endpoint: E, id: string, days: Array<[string, DayRow | null]>): FetchedReport
+  /** One page of a directory (`query.cursor`: the upstream cursor of the page), or its only page. */
+  fetchDirectory? (endpoint: DirectoryEndpoint, id: string, query: QueryValues, context: CallContext): Promise<FetchedDirectory>
+  /**
+   * Labels of `ids` of one kind (`betaTester`, `app`...): what the source could
+   * find, and whether a lookup failed. Never throws for a failed lookup.
+   */
+  labels? (kind: string, ids: readonly string[], context: CallContext): Promise<LabelLookup>
   /** The upstream's last quota figures per credential (`/metrics`, when the provider has `quotaMetric`). */
   quota? (): Record<string, Record<string, number>>
   close (): Promise<void>
@@ -76,6 +84,8 @@ export interface Provider<Name extends string = string, Cfg = unknown, E extends
   /** The OpenAPI tag (named after the provider) that groups its routes. */
   tag: { description: string }
   endpoints: readonly E[]
+  /** Its directory rows: the apps, builds and groups its reports are about. */
+  directories?: readonly DirectoryEndpoint[]
   config: {
     /** The provider's section of the environment; throws ConfigError naming the variable, never its value. */
     parse (env: Env): Cfg

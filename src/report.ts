@@ -7,6 +7,12 @@ import { UpstreamInvalidResponseError } from './errors.js'
 
 export type UnitKind = 'count' | 'ratio' | 'currency'
 
+/**
+ * How a metric's days roll up into a week or a month: `sum` (counts, fees),
+ * `last` (a running total: the bucket's last day that has one), `max` (a cap).
+ */
+export type Rollup = 'sum' | 'last' | 'max'
+
 /** One metric of an upstream report and what the gateway calls it. */
 export interface MetricDef {
   upstream: string
@@ -14,10 +20,12 @@ export interface MetricDef {
   unit: UnitKind
   /** Summed into `totals`. Caps, running totals and ratios are not. */
   additive: boolean
+  /** How its days roll up into calendar buckets (`granularity`); only `sum` metrics are 0 on a day without traffic. */
+  rollup: Rollup
 }
 
-export function metric (upstream: string, name: string, unit: UnitKind = 'count', additive = unit !== 'ratio'): MetricDef {
-  return { upstream, name, unit, additive }
+export function metric (upstream: string, name: string, unit: UnitKind = 'count', additive = unit !== 'ratio', rollup: Rollup = additive ? 'sum' : 'last'): MetricDef {
+  return { upstream, name, unit, additive, rollup }
 }
 
 /**
@@ -27,7 +35,8 @@ export function metric (upstream: string, name: string, unit: UnitKind = 'count'
  */
 export function guessMetric (name: string): MetricDef {
   const unit = /ratio|rate|percent/i.test(name) ? 'ratio' : /fee|bill|cap|discount|amount|balance|cost|price|charge/i.test(name) ? 'currency' : 'count'
-  return metric(name, name, unit, unit !== 'ratio' && !/cumulative|cap|balance|limit/i.test(name))
+  // Rolled up by summing, whatever its totals say: the gateway cannot know more of a field it has never seen.
+  return metric(name, name, unit, unit !== 'ratio' && !/cumulative|cap|balance|limit/i.test(name), 'sum')
 }
 
 const Metrics = Type.Object({}, {
@@ -43,6 +52,22 @@ export const UsagePointSchema = Type.Object({
     description: 'What the point is grouped by, such as `{"betaTester": "<id>"}`; empty when ungrouped.'
   }),
   metrics: Metrics
+})
+
+/** One subject a fan-out left out, and its problem. */
+export const IncompletePartSchema = Type.Object({
+  subject: Type.Object({ type: Type.String(), id: Type.String() }),
+  status: Type.Integer({ description: 'The status this subject alone would have been answered with.' }),
+  code: Type.String({ description: 'The problem code (see Errors).' }),
+  detail: Type.String(),
+  retryAfter: Type.Union([Type.Integer(), Type.Null()], { description: 'Seconds after which a retry may get it; null when unknown.' })
+})
+
+export type IncompletePart = Static<typeof IncompletePartSchema>
+
+/** `labels=true`: kind → id → label (`name`, and `email` or `bundleId`). */
+export const LabelsSchema = Type.Record(Type.String(), Type.Record(Type.String(), Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]))), {
+  description: 'With `labels=true`: dimension or subject type → id → its name (and email, bundle id). Personal data for testers.'
 })
 
 /** The registry's provider names, as a schema: an enum in the spec. */
@@ -70,7 +95,12 @@ const usageReportSchemaOf = <P extends TSchema>(provider: P) => Type.Object({
     total: Type.Integer({ description: "The upstream's count of groups over all pages." }),
     limit: Type.Union([Type.Integer(), Type.Null()], { description: "The upstream's page size; null where the upstream does not page." }),
     next: Type.Union([Type.String(), Type.Null()], { description: 'Gateway path of the next page, or null on the last page.' })
-  })
+  }),
+  incomplete: Type.Optional(Type.Array(IncompletePartSchema, {
+    description: 'Fan-out routes only, when some subjects failed: each one left out and why (the answer has the others; `X-Incomplete` counts them).'
+  })),
+  labels: Type.Optional(LabelsSchema),
+  labelsIncomplete: Type.Optional(Type.Boolean({ description: 'With `labels=true`: true when a name lookup failed (budget, upstream error, timeout) and some labels are left out.' }))
 }, { $id: 'UsageReport', title: 'UsageReport' })
 
 export const usageReportSchema = (providerNames: readonly string[]): TSchema => usageReportSchemaOf(providerNameSchema(providerNames))

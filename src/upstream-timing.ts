@@ -16,6 +16,8 @@ export interface CallContext {
   label: string
   /** Upstream calls made for this request and their time (the request's log line). */
   tally: UpstreamTally
+  /** No upstream fetch starts after this time (the usage service's clock): a fan-out's bound. */
+  startBy?: number
 }
 
 /** A fresh tally, for one request's log line. */

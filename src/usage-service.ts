@@ -6,14 +6,17 @@
  * made with the requesting caller's context, which the shares charge.
  */
 import { LRUCache } from 'lru-cache'
-import { NotFoundError, ProviderNotConfiguredError, ReportTooLargeError, TooManyPagesError, type GatewayError } from './errors.js'
+import { bucketPoints, type Granularity } from './buckets.js'
+import { GatewayError, gatewayError, InvalidParameterError, NotFoundError, ProviderNotConfiguredError, ReportTooLargeError, TooManyPagesError, UpstreamInvalidResponseError } from './errors.js'
 import { etagOf, type ReportCache } from './cache/report-cache.js'
-import type { CacheAnswer } from './cache/types.js'
+import type { CacheAnswer, CachedReport, CacheOutcome } from './cache/types.js'
 import type { DayCache } from './cache/day-cache.js'
 import { addDays, isoDay } from './days.js'
-import type { QueryValues, ReportEndpoint } from './endpoint.js'
+import type { DirectoryAnswer, DirectoryItem, Label, Labels } from './directory.js'
+import type { DirectoryEndpoint, EndpointRow, FanOut, QueryValues, ReportEndpoint } from './endpoint.js'
+import { quietObserver, type GatewayObserver } from './observer.js'
 import type { Source } from './provider.js'
-import { guessMetric, totalsOf, type FetchedReport, type UsageReport } from './report.js'
+import { guessMetric, NO_CURRENCY, totalsOf, type FetchedReport, type IncompletePart, type UsagePoint, type UsageReport } from './report.js'
 import type { CallContext } from './upstream-timing.js'
 
 export interface UsageServiceOptions {
@@ -32,6 +35,12 @@ export interface UsageServiceOptions {
   onBackgroundError?: (error: unknown) => void
   /** A forced refresh of an entry younger than this is answered from the cache (CACHE_REFRESH_FLOOR_SECONDS). */
   refreshFloorMs?: number
+  /** Counts fan-out parts by outcome. */
+  observer?: GatewayObserver
+  /** UPSTREAM_TIMEOUT_MS: a fan-out starts no upstream fetch later than this after it began. */
+  fanOutWindowMs?: number
+  /** Every provider's directory rows (`directory()` finds them by provider and name). */
+  directories?: readonly DirectoryEndpoint[]
 }
 
 /** How a request asks: whether it forces a refresh, and whose calls it makes. */
@@ -47,6 +56,8 @@ export const EMPTY_DAY_TTL_MS = 3_600_000
 const RECENT_DAYS = 7
 /** Query parameters that page or bound a range: not part of what an upstream 404 refused. */
 const NOT_IDENTIFYING = new Set(['cursor', 'all', 'from', 'to', 'year', 'month'])
+/** A name, once looked up (or listed by a directory), is kept this long, each id on its own. */
+export const LABEL_TTL_MS = 24 * 3_600_000
 
 /** `a=1&b=2` with keys sorted and undefined values left out: one spelling per request. */
 export function canonicalQuery (query: QueryValues): string {
@@ -59,8 +70,8 @@ export function canonicalQuery (query: QueryValues): string {
 }
 
 /** The gateway path of a route for one subject and query. */
-export function gatewayPath (endpoint: ReportEndpoint, id: string, query: QueryValues): string {
-  const path = endpoint.route.replace(`:${endpoint.subject.param}`, encodeURIComponent(id))
+export function gatewayPath (endpoint: EndpointRow, id: string, query: QueryValues): string {
+  const path = endpoint.subject === null ? endpoint.route : endpoint.route.replace(`:${endpoint.subject.param}`, encodeURIComponent(id))
   const search = canonicalQuery(query)
   return search === '' ? path : `${path}?${search}`
 }
@@ -68,6 +79,33 @@ export function gatewayPath (endpoint: ReportEndpoint, id: string, query: QueryV
 function serialize ({ nextCursor, ...fetched }: FetchedReport, next: string | null): string {
   const report: UsageReport = { ...fetched, paging: { ...fetched.paging, next } }
   return JSON.stringify(report)
+}
+
+/** The request's `granularity` (a bucketed row's; `day` when absent), and the query without it (what is cached). */
+function splitGranularity (endpoint: ReportEndpoint, query: QueryValues): { granularity?: Granularity, rest: QueryValues } {
+  if (endpoint.buckets !== true) return { rest: query }
+  const { granularity = 'day', ...rest } = query
+  return { granularity: granularity as Granularity, rest }
+}
+
+/** `items` through `work`, at most `limit` at once, answers in the items' order. */
+async function mapBounded<T, R> (items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++
+      results[index] = await work(items[index])
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return results
+}
+
+/** The worst of several cache outcomes: HIT only when every part was one. */
+function outcomeOf (outcomes: Iterable<CacheOutcome>): CacheOutcome {
+  const all = new Set(outcomes)
+  return all.has('MISS') ? 'MISS' : all.has('STALE') ? 'STALE' : 'HIT'
 }
 
 export class UsageService {
@@ -82,6 +120,13 @@ export class UsageService {
   private readonly maxPages: number
   private readonly publicBaseUrl: string
   private readonly refreshFloorMs: number
+  private readonly observer: GatewayObserver
+  private readonly fanOutWindowMs: number
+  /** A cached entry's bucketed forms, by granularity and last day: built once per entry, gone with it. */
+  private readonly bucketedOf = new WeakMap<CachedReport, Map<string, CachedReport>>()
+  private readonly directories: readonly DirectoryEndpoint[]
+  /** provider:kind:id → its label, for LABEL_TTL_MS. */
+  private readonly labelCache: LRUCache<string, Label>
 
   constructor (options: UsageServiceOptions) {
     this.cache = options.cache
@@ -90,11 +135,15 @@ export class UsageService {
     this.ttlOverrideSeconds = options.ttlOverrideSeconds
     this.clock = options.now ?? Date.now
     this.refreshFloorMs = options.refreshFloorMs ?? 60_000
+    this.observer = options.observer ?? quietObserver
+    this.fanOutWindowMs = options.fanOutWindowMs ?? 10_000
     this.onBackgroundError = options.onBackgroundError ?? (() => {})
     this.maxPages = options.maxPages ?? 50
     this.publicBaseUrl = options.publicBaseUrl ?? ''
     this.notFoundTtlMs = Math.min(NOT_FOUND_TTL_MS, (options.ttlOverrideSeconds ?? Number.POSITIVE_INFINITY) * 1000)
     this.refused = new LRUCache({ max: 10_000, ttl: Math.max(1, this.notFoundTtlMs), perf: { now: this.clock }, ttlResolution: 0 })
+    this.directories = options.directories ?? []
+    this.labelCache = new LRUCache({ max: 100_000, ttl: LABEL_TTL_MS, perf: { now: this.clock }, ttlResolution: 0 })
   }
 
   /** The clock the service (and the date window of the routes) runs on. */
@@ -114,7 +163,7 @@ export class UsageService {
   }
 
   /** Cache key: the report and its normalized inputs (never the caller's identity). */
-  keyOf (endpoint: ReportEndpoint, id: string, query: QueryValues): string {
+  keyOf (endpoint: EndpointRow, id: string, query: QueryValues): string {
     return `${endpoint.key}:${id}?${canonicalQuery(query)}`
   }
 
@@ -123,24 +172,268 @@ export class UsageService {
    * the query that identifies what was asked (not paging or range bounds), so
    * `?appId=bad` does not make `?appId=good` a 404, nor one report another.
    */
-  refusalKeyOf (endpoint: ReportEndpoint, id: string, query: QueryValues): string {
+  refusalKeyOf (endpoint: EndpointRow, id: string, query: QueryValues): string {
     const identifying = Object.fromEntries(Object.entries(query).filter(([name]) => !NOT_IDENTIFYING.has(name)))
     return this.keyOf(endpoint, id, identifying)
   }
 
   async report (endpoint: ReportEndpoint, id: string, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
+    if (endpoint.fanOut !== undefined) return await this.fanOutReport(endpoint, endpoint.fanOut, query, request)
+    const { granularity, rest } = splitGranularity(endpoint, query)
+    const answer = await this.subjectReport(endpoint, id, rest, request, granularity)
+    return granularity === undefined || endpoint.cache.daily === true ? answer : this.bucketed(endpoint, rest, granularity, answer)
+  }
+
+  /** One subject's report; a daily row's days are bucketed by `granularity` as they are assembled. */
+  private async subjectReport (endpoint: ReportEndpoint, id: string, query: QueryValues, request: ReportRequest, granularity?: Granularity): Promise<CacheAnswer> {
     const forceRefresh = request.forceRefresh === true
+    return await this.remembering(endpoint, id, query, forceRefresh, async () => {
+      if (endpoint.cache.daily === true) return await this.dailyReport(endpoint, id, query, forceRefresh, request.context, granularity)
+      if (query.all === true) return await this.allPages(endpoint, id, query, forceRefresh, request.context)
+      return await this.cachedReport(endpoint, id, query, forceRefresh, request.context)
+    })
+  }
+
+  /** Answers from what the upstream refused (a 404, too large), else runs `answer` and remembers such a refusal. */
+  private async remembering (endpoint: EndpointRow, id: string, query: QueryValues, forceRefresh: boolean, answer: () => Promise<CacheAnswer>): Promise<CacheAnswer> {
     // The hot path skips the key when nothing is remembered.
     const remembered = forceRefresh || this.refused.size === 0 ? undefined : this.refused.get(this.refusalKeyOf(endpoint, id, query))
     if (remembered !== undefined) throw remembered
     try {
-      if (endpoint.cache.daily === true) return await this.dailyReport(endpoint, id, query, forceRefresh, request.context)
-      if (query.all === true) return await this.allPages(endpoint, id, query, forceRefresh, request.context)
-      return await this.cachedReport(endpoint, id, query, forceRefresh, request.context)
+      return await answer()
     } catch (error) {
       if ((error instanceof NotFoundError || error instanceof ReportTooLargeError) && this.notFoundTtlMs > 0) this.refused.set(this.refusalKeyOf(endpoint, id, query), error)
       throw error
     }
+  }
+
+  /** The days a bucketed row's request covers, up to tomorrow (UTC): no later day appears. */
+  private bucketsOf (endpoint: ReportEndpoint, query: QueryValues, granularity: Granularity, data: UsagePoint[]): UsagePoint[] {
+    const today = isoDay(this.clock())
+    const range = endpoint.cache.rangeOf?.(query, today) ?? { from: today, to: today }
+    return bucketPoints(data, range, granularity, endpoint.metrics, addDays(today, 1))
+  }
+
+  /** A whole cached report's days in buckets, built once per entry (re-bucketing costs no upstream call). */
+  private bucketed (endpoint: ReportEndpoint, query: QueryValues, granularity: Granularity, answer: CacheAnswer): CacheAnswer {
+    const key = `${granularity}/${isoDay(this.clock())}`
+    let forms = this.bucketedOf.get(answer.entry)
+    let entry = forms?.get(key)
+    if (entry === undefined) {
+      const report = JSON.parse(answer.entry.body) as UsageReport
+      const data = this.bucketsOf(endpoint, query, granularity, report.data)
+      const body = JSON.stringify({ ...report, data, paging: { ...report.paging, total: data.length } })
+      entry = { ...answer.entry, body, etag: etagOf(body) }
+      if (forms === undefined) this.bucketedOf.set(answer.entry, forms = new Map())
+      forms.set(key, entry)
+    }
+    return { ...answer, entry }
+  }
+
+  /**
+   * One report over many subjects, each from its own row's caches, a few at
+   * a time. Subjects that fail are listed in `incomplete` (the answer is not
+   * cached: a retry asks only the parts its caches lack); with `strict`, or
+   * when every subject fails, the first failure is the answer.
+   */
+  private async fanOutReport (endpoint: ReportEndpoint, fanOut: FanOut, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
+    const { over, param, dimension, maxSubjects, concurrency } = fanOut
+    const source = this.sources[endpoint.provider]
+    if (source === undefined) throw new ProviderNotConfiguredError(endpoint.provider)
+    const named = query[param]
+    const ids = typeof named === 'string'
+      ? [...new Set(named.split(',').filter((id) => id !== ''))]
+      : await this.everySubject(endpoint.provider, over.subject.type, request.context)
+    if (ids.length > maxSubjects) throw new InvalidParameterError(param, `The query parameter '${param}' names ${ids.length} subjects; at most ${maxSubjects}.`)
+    for (const id of ids) {
+      try {
+        source.assertKnownSubject?.(over, id)
+      } catch (error) {
+        // Named by the fan-out's parameter, before any upstream call.
+        if (error instanceof GatewayError) {
+          const { status, code, title, detail, retryAfterSeconds, provider } = error
+          throw new GatewayError({ status, code, title, detail, retryAfterSeconds, provider, parameter: param })
+        }
+        throw error
+      }
+    }
+    // Parts that start late may answer from their caches (fresh or stale), but fetch nothing: no fan-out outlasts the window by much.
+    const partRequest: ReportRequest = { ...request, context: { ...request.context, startBy: this.clock() + this.fanOutWindowMs } }
+    const partQuery = Object.fromEntries(Object.keys(over.querystring.properties).filter((name) => query[name] !== undefined).map((name) => [name, query[name]]))
+    const parts = await mapBounded(ids, concurrency, async (id) => {
+      try {
+        const answer = await this.report(over, id, partQuery, partRequest)
+        this.observer.fanOutPart(endpoint.provider, endpoint.report, answer.outcome.toLowerCase())
+        return { id, answer }
+      } catch (error) {
+        if (!(error instanceof GatewayError)) throw error
+        this.observer.fanOutPart(endpoint.provider, endpoint.report, error.code)
+        return { id, error }
+      }
+    })
+    const failures = parts.flatMap((part) => part.error === undefined ? [] : [part.error])
+    if (failures.length > 0 && (query.strict === true || failures.length === parts.length)) throw failures[0]
+
+    const units: Record<string, string> = {}
+    const data: UsagePoint[] = []
+    const answers: CacheAnswer[] = []
+    const incomplete: IncompletePart[] = []
+    for (const { id, answer, error } of parts) {
+      if (error !== undefined) {
+        incomplete.push({ subject: { type: over.subject.type, id }, status: error.status, code: error.code, detail: error.detail, retryAfter: error.retryAfterSeconds ?? null })
+        continue
+      }
+      answers.push(answer)
+      const report = JSON.parse(answer.entry.body) as UsageReport
+      for (const [name, unit] of Object.entries(report.units)) {
+        const held = units[name]
+        if (held !== undefined && held !== unit && held !== NO_CURRENCY && unit !== NO_CURRENCY) {
+          throw new UpstreamInvalidResponseError(endpoint.provider, `${endpoint.provider} reported ${name} in several currencies (${held}, ${unit}).`)
+        }
+        if (held === undefined || held === NO_CURRENCY) units[name] = unit
+      }
+      for (const point of report.data) data.push({ ...point, dimensions: { ...point.dimensions, [dimension]: id } })
+    }
+    const additive = new Map(over.metrics.map((def) => [def.name, def.additive]))
+    const report: UsageReport = {
+      provider: endpoint.provider,
+      report: endpoint.report,
+      subject: { type: endpoint.subject.type, id: endpoint.provider },
+      units,
+      data,
+      totals: totalsOf(data, (name) => additive.get(name) ?? guessMetric(name).additive, endpoint.provider),
+      paging: { total: data.length, limit: null, next: null },
+      ...(incomplete.length > 0 ? { incomplete } : {})
+    }
+    const body = JSON.stringify(report)
+    const ageSeconds = Math.max(0, ...answers.map((answer) => answer.ageSeconds))
+    // An incomplete answer is not to be kept by anyone: the next request may get the rest.
+    const freshSeconds = incomplete.length > 0 || answers.length === 0 ? 0 : Math.min(...answers.map((answer) => answer.freshSeconds))
+    return {
+      entry: { body, etag: etagOf(body), storedAt: this.clock() - ageSeconds * 1000, ttlMs: 0 },
+      // A part that failed was not answered by the cache: HIT only when every part was one.
+      outcome: outcomeOf([...answers.map((answer) => answer.outcome), ...incomplete.map((): CacheOutcome => 'MISS')]),
+      ageSeconds,
+      freshSeconds,
+      incomplete: incomplete.length
+    }
+  }
+
+  /** Refuses an upstream fetch that would start after the request's `startBy` (a fan-out's window). */
+  private assertMayStart (context: CallContext, provider: string): void {
+    if (context.startBy !== undefined && this.clock() >= context.startBy) {
+      throw gatewayError('upstream_timeout', `The ${provider} fetch for this subject would have started after the request's ${this.fanOutWindowMs} ms (UPSTREAM_TIMEOUT_MS); it was not made.`, { provider })
+    }
+  }
+
+  /**
+   * A directory answer (`id`: the subject's, '' when the row has none), cached
+   * whole like a report. Its items' names fill the label cache.
+   */
+  async directoryAnswer (endpoint: DirectoryEndpoint, id: string, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
+    const forceRefresh = request.forceRefresh === true
+    return await this.remembering(endpoint, id, query, forceRefresh, async () => {
+      const source = this.sources[endpoint.provider]
+      const fetchDirectory = source?.fetchDirectory
+      if (source === undefined || fetchDirectory === undefined) throw new ProviderNotConfiguredError(endpoint.provider)
+      const load = async (): Promise<string> => {
+        let fetched = await fetchDirectory.call(source, endpoint, id, query, request.context)
+        if (endpoint.allPages) {
+          const items = [...fetched.items]
+          for (let pages = 1; fetched.nextCursor !== null; pages++) {
+            if (pages >= this.maxPages) throw new TooManyPagesError(pages + 1, this.maxPages)
+            fetched = await fetchDirectory.call(source, endpoint, id, { ...query, cursor: fetched.nextCursor }, request.context)
+            items.push(...fetched.items)
+          }
+          fetched = { ...fetched, items, paging: { total: items.length, limit: null }, nextCursor: null }
+        }
+        this.rememberLabels(endpoint, fetched.items)
+        const { nextCursor, ...rest } = fetched
+        const next = nextCursor === null ? null : this.publicBaseUrl + gatewayPath(endpoint, id, { ...query, cursor: nextCursor })
+        const body = JSON.stringify({ ...rest, paging: { ...rest.paging, next } } satisfies DirectoryAnswer)
+        if (!this.cache.fits(this.keyOf(endpoint, id, query), Buffer.byteLength(body))) throw new ReportTooLargeError(endpoint.provider, Buffer.byteLength(body), this.cache.maxBytes)
+        return body
+      }
+      return await this.cache.fetch(this.keyOf(endpoint, id, query), this.ttlMs(endpoint.cache.ttlSeconds), load, forceRefresh, this.refreshFloorMs)
+    })
+  }
+
+  /** Every subject of `type` the provider's directory lists (a fan-out without a subject list covers them). */
+  private async everySubject (provider: string, type: string, context: CallContext): Promise<string[]> {
+    const row = this.directories.find((directory) => directory.provider === provider && directory.itemType === type && directory.subject === null)
+    if (row === undefined) return []
+    return (await this.directory(provider, row.directory, '', {}, context)).map((item) => item.id)
+  }
+
+  /**
+   * Every item of a provider's directory (`directory`: `apps`, `builds`, `betaGroups`),
+   * every page followed (each cached on its own, up to MAX_PAGES), for the domain's
+   * own use: `subjectId` is the subject's id ('' for a directory without one).
+   */
+  async directory (provider: string, directory: string, subjectId: string, query: QueryValues, context: CallContext): Promise<DirectoryItem[]> {
+    const endpoint = this.directories.find((row) => row.provider === provider && row.directory === directory)
+    if (endpoint === undefined) throw new Error(`${provider} has no directory '${directory}'`)
+    const items: DirectoryItem[] = []
+    let cursor: string | undefined
+    for (let pages = 0; ; pages++) {
+      if (pages >= this.maxPages) throw new TooManyPagesError(pages + 1, this.maxPages)
+      const answer = await this.directoryAnswer(endpoint, subjectId, { ...query, cursor }, { context })
+      const page = JSON.parse(answer.entry.body) as DirectoryAnswer
+      items.push(...page.items)
+      cursor = page.paging.next === null ? undefined : new URL(page.paging.next, 'http://gateway').searchParams.get('cursor') ?? undefined
+      if (cursor === undefined) return items
+    }
+  }
+
+  /** A directory's items are labels too: later reports name them without a lookup. */
+  private rememberLabels (endpoint: DirectoryEndpoint, items: readonly DirectoryItem[]): void {
+    for (const item of items) {
+      if (item.name === null) continue
+      const label: Label = { name: item.name }
+      for (const field of endpoint.labelFields) {
+        const value = item.attributes[field]
+        label[field] = value === undefined || value === null ? null : String(value)
+      }
+      this.labelCache.set(`${endpoint.provider}:${item.type}:${item.id}`, label)
+    }
+  }
+
+  /**
+   * The labels of a report's subject and dimension values, from the label
+   * cache or the provider's lookups. A lookup that fails leaves its labels
+   * out and makes `incomplete` true: a name never fails a report.
+   */
+  async labelsOf (report: { provider: string, subject: { type: string, id: string }, data: Array<{ dimensions: object }> }, context: CallContext): Promise<{ labels: Labels, incomplete: boolean }> {
+    const wanted = new Map<string, Set<string>>([[report.subject.type, new Set([report.subject.id])]])
+    for (const point of report.data) {
+      for (const [kind, id] of Object.entries(point.dimensions as Record<string, string>)) {
+        const ids = wanted.get(kind) ?? new Set<string>()
+        ids.add(id)
+        wanted.set(kind, ids)
+      }
+    }
+    const source = this.sources[report.provider]
+    const labels: Labels = {}
+    let incomplete = false
+    await Promise.all([...wanted].map(async ([kind, ids]) => {
+      const found: Record<string, Label> = {}
+      const missing: string[] = []
+      for (const id of ids) {
+        const label = this.labelCache.get(`${report.provider}:${kind}:${id}`)
+        if (label === undefined) missing.push(id)
+        else found[id] = label
+      }
+      if (missing.length > 0 && source?.labels !== undefined) {
+        const lookup = await source.labels(kind, missing, context).catch(() => ({ found: {}, failed: true }))
+        incomplete ||= lookup.failed
+        for (const [id, label] of Object.entries(lookup.found)) {
+          this.labelCache.set(`${report.provider}:${kind}:${id}`, label)
+          found[id] = label
+        }
+      }
+      if (Object.keys(found).length > 0) labels[kind] = found
+    }))
+    return { labels, incomplete }
   }
 
   private ttlMs (ttlSeconds: number): number {
@@ -159,6 +452,7 @@ export class UsageService {
   private async cachedReport (endpoint: ReportEndpoint, id: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
     const source = this.sourceOf(endpoint, id)
     const load = async (): Promise<string> => {
+      this.assertMayStart(context, endpoint.provider)
       const fetched = await source.fetchReport(endpoint, id, query, context)
       const body = serialize(fetched, fetched.nextCursor === null ? null : this.publicBaseUrl + gatewayPath(endpoint, id, { ...query, cursor: fetched.nextCursor }))
       const bytes = Buffer.byteLength(body)
@@ -211,17 +505,16 @@ export class UsageService {
       totals: totalsOf(data, (name) => additive.get(name) ?? guessMetric(name).additive, endpoint.provider),
       paging: { total: first.paging.total, limit: first.paging.limit, next: null }
     } satisfies UsageReport)
-    const outcomes = new Set(pages.map((page) => page.outcome))
     return {
       entry: { body, etag: etagOf(body), storedAt: this.clock() - Math.max(...pages.map((page) => page.ageSeconds)) * 1000, ttlMs: 0 },
-      outcome: outcomes.has('MISS') ? 'MISS' : outcomes.has('STALE') ? 'STALE' : 'HIT',
+      outcome: outcomeOf(pages.map((page) => page.outcome)),
       ageSeconds: Math.max(...pages.map((page) => page.ageSeconds)),
       freshSeconds: Math.min(...pages.map((page) => page.freshSeconds))
     }
   }
 
   /** Assembled from days, each cached on its own; only missing days cost an upstream call. */
-  private async dailyReport (endpoint: ReportEndpoint, appId: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
+  private async dailyReport (endpoint: ReportEndpoint, appId: string, query: QueryValues, forceRefresh: boolean, context: CallContext, granularity?: Granularity): Promise<CacheAnswer> {
     const source = this.sourceOf(endpoint, appId)
     const { fetchDays, reportOf } = source
     const { ttlSeconds, settledTtlSeconds = ttlSeconds, rangeOf } = endpoint.cache
@@ -234,7 +527,10 @@ export class UsageService {
     const answer = await this.days.days({
       scope: `${endpoint.key}:${appId}`,
       ...rangeOf(query, today),
-      load: async (from, to) => await fetchDays.call(source, endpoint, appId, from, to, context),
+      load: async (from, to) => {
+        this.assertMayStart(context, endpoint.provider)
+        return await fetchDays.call(source, endpoint, appId, from, to, context)
+      },
       ttlMsOf: (day, empty) => {
         const ttlMs = this.ttlMs(day < settledBefore ? settledTtlSeconds : ttlSeconds)
         // A recent day reported empty may be an upstream incident: look again sooner.
@@ -246,7 +542,12 @@ export class UsageService {
       forceRefresh,
       onBackgroundError: this.onBackgroundError
     })
-    const body = serialize(reportOf.call(source, endpoint, appId, answer.days), null)
+    const report = reportOf.call(source, endpoint, appId, answer.days)
+    if (granularity !== undefined) {
+      report.data = this.bucketsOf(endpoint, query, granularity, report.data)
+      report.paging = { ...report.paging, total: report.data.length }
+    }
+    const body = serialize(report, null)
     const now = this.clock()
     return {
       entry: { body, etag: etagOf(body), storedAt: now - answer.ageSeconds * 1000, ttlMs: answer.freshSeconds * 1000 },

@@ -122,16 +122,12 @@ t.test('the client calls a running demo gateway on every operation of the spec, 
 })
 
 t.test('the example consumer answers from a running demo gateway', async (t) => {
-  const { baseUrl } = await listeningGateway(t, { GATEWAY_RATE_LIMIT_PER_MINUTE: '5' })
+  const { baseUrl } = await listeningGateway(t, { GATEWAY_RATE_LIMIT_PER_MINUTE: '4' })
   const gateway = gatewayOf({ USAGE_GATEWAY_URL: baseUrl, USAGE_GATEWAY_KEY: KEY })
   const week = await weekOfMessages(gateway, GUPSHUP_APP, new Date())
   t.match(week, { incoming: Number, outgoing: Number, fees: Number, currency: 'USD', cache: 'MISS' })
   t.ok(week !== undefined && week.incoming + week.outgoing > 0, 'the demo app sent and received messages')
   t.same(await weekOfMessages(gateway, GUPSHUP_APP, new Date()), { ...week, cache: 'HIT' }, 'the same week again comes from the cache')
-  // Half a year ahead: inside the date window (tomorrow plus a year), and no day of it has happened yet.
-  const idleWeek = await weekOfMessages(gateway, GUPSHUP_APP, new Date(Date.now() + 180 * 86_400_000))
-  t.match(idleWeek, { incoming: 0, outgoing: 0, fees: 0, currency: 'XXX' }, 'a week without traffic')
-
   const idle = await idleTesters(gateway, APPLE_SMALL_APP)
   t.ok(idle.every((id) => /^[0-9a-f-]{36}$/.test(id)), 'tester ids')
   const { data } = await gateway.GET('/usage/apple/apps/{appId}/beta-testers', {
@@ -139,7 +135,7 @@ t.test('the example consumer answers from a running demo gateway', async (t) => 
   })
   t.same(idle, data.data.filter((point) => point.metrics.sessions === 0).map((point) => point.dimensions.betaTester))
 
-  // The sixth request of the minute, over GATEWAY_RATE_LIMIT_PER_MINUTE: the example waits rather than fails.
+  // The fifth request of the minute, over GATEWAY_RATE_LIMIT_PER_MINUTE: the example waits rather than fails.
   t.equal(await weekOfMessages(gateway, GUPSHUP_APP, new Date()), undefined)
 })
 

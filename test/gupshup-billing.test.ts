@@ -18,8 +18,11 @@ t.test('discount: Gupshup’s documented sample becomes daily points; running bi
   t.equal(res.statusCode, 200)
   const report = res.json()
   t.equal(report.report, 'dailyDiscount')
-  t.same(report.data.map((point: { start: string, end: string }) => [point.start, point.end]), [['2022-04-02', '2022-04-02'], ['2022-04-04', '2022-04-04']])
-  t.same(report.data[1].metrics, { billDaily: 0.014, discount: 0, feesGupshup: 0.014, cumulativeBill: 0.014, gupshupFeeCap: 75 })
+  t.equal(report.data.length, 30, 'one point per day of April')
+  t.same(report.data.slice(0, 4).map((point: { start: string, end: string }) => [point.start, point.end]),
+    [['2022-04-01', '2022-04-01'], ['2022-04-02', '2022-04-02'], ['2022-04-03', '2022-04-03'], ['2022-04-04', '2022-04-04']])
+  t.same(report.data[3].metrics, { billDaily: 0.014, discount: 0, feesGupshup: 0.014, cumulativeBill: 0.014, gupshupFeeCap: 75 })
+  t.same(report.data[2].metrics, { billDaily: 0, discount: 0, feesGupshup: 0 }, 'a day Gupshup left out: additive metrics 0, no running bill, no cap')
   t.same(report.totals, { billDaily: 0.014, discount: 0, feesGupshup: 0.014 })
   t.equal(report.units.billDaily, 'XXX', 'Gupshup names no currency here: ISO 4217 "no currency"')
   t.match(res.headers['cache-control'], /max-age=8639[89]|max-age=86400/, 'a past month is settled')

@@ -31,7 +31,13 @@ t.test('the edges of the date window: 9999-12-31 and 0000-01-01 are 400s naming 
   t.equal((await app.inject(usage('2000-01-01', '2000-01-31'))).statusCode, 200)
   t.equal((await app.inject(usage(today, tomorrow))).statusCode, 200)
   t.equal((await app.inject(usage(tomorrow, tomorrow))).statusCode, 200)
-  t.equal((await app.inject(usage(addDays(last, -10), last))).statusCode, 200, 'the last day of the window is in it')
+  // 366 days from tomorrow: the window's last day, but for a leap day on the way.
+  const untilLast = await app.inject(usage(tomorrow, addDays(tomorrow, 365)))
+  t.equal(untilLast.statusCode, 200, 'the last day of the window is in it')
+  t.equal(untilLast.json().data.at(-1).start, tomorrow, 'days after tomorrow never appear')
+  const later = await app.inject(usage(addDays(tomorrow, 1), last))
+  t.equal(later.statusCode, 400, 'a range that starts after tomorrow')
+  t.equal(later.json().parameter, 'from')
   t.equal((await app.inject('/health')).statusCode, 200, 'and the process is well')
 })
 
@@ -67,6 +73,7 @@ t.test('whatever days a caller sends, out of the window is a 400 naming it and n
     const res = await app.inject(usage(from, to))
     if (!inWindow(from)) return res.statusCode === 400 && res.json().parameter === 'from' && sims.gupshup.calls.length === calls
     if (!inWindow(to)) return res.statusCode === 400 && res.json().parameter === 'to' && sims.gupshup.calls.length === calls
+    if (from > addDays(isoDay(Date.now()), 1)) return res.statusCode === 400 && res.json().parameter === 'from' && sims.gupshup.calls.length === calls
     return res.statusCode === 200 || res.statusCode === 429
   }), { numRuns: 150, seed: 8 })
 })

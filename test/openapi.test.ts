@@ -17,10 +17,17 @@ t.test('the spec is valid OpenAPI 3.1 and lists every route with its errors and 
   for (const path of ['/usage/apple/builds/{buildId}', '/usage/apple/apps/{appId}/beta-testers', '/usage/gupshup/apps/{appId}']) {
     const get = spec.paths[path]?.get
     t.ok(get, path)
-    t.ok(get.responses['200'].content['application/json'].example, `${path}: 200 example`)
+    t.ok(get.responses['200'].content['application/json'].examples.report.value, `${path}: 200 example`)
+    t.ok(get.responses['200'].content['application/json'].examples.labelled.value.labels, `${path}: 200 example with labels`)
+    t.ok(get.parameters.some((parameter: { name: string }) => parameter.name === 'labels'), `${path}: takes labels`)
     for (const status of ['400', '401', '404', '429', '502', '503', '504']) {
       t.ok(get.responses[status].content['application/problem+json'].example, `${path}: ${status} example`)
     }
+  }
+  for (const path of ['/usage/apple/apps', '/usage/apple/apps/{appId}/builds', '/usage/apple/apps/{appId}/beta-groups', '/usage/gupshup/apps']) {
+    const get = spec.paths[path]?.get
+    t.equal(get?.responses['200'].content['application/json'].schema.$ref, '#/components/schemas/Directory', `${path}: a Directory`)
+    t.ok(get?.responses['200'].content['text/csv'].example, `${path}: CSV example`)
   }
   t.ok(spec.paths['/health'])
   t.notOk(spec.paths['/openapi.json'], 'the spec does not list itself')

@@ -87,8 +87,9 @@ t.test('GET /usage lists every report route, its parameters, metrics and TTL', a
   const { app } = await simulatedGateway(t)
   const catalog = (await app.inject('/usage')).json()
   const spec = (await app.inject('/openapi.json')).json()
-  const routes = catalog.providers.flatMap((provider: { reports: Array<{ route: string }> }) => provider.reports.map((report) => report.route))
-  t.same(new Set(routes), new Set(Object.keys(spec.paths).filter((path) => path.startsWith('/usage/'))), 'every report route, and only those')
+  const routes = catalog.providers.flatMap((provider: { reports: Array<{ route: string }>, directories: Array<{ route: string }> }) =>
+    [...provider.reports, ...provider.directories].map((entry) => entry.route))
+  t.same(new Set(routes), new Set(Object.keys(spec.paths).filter((path) => path.startsWith('/usage/'))), 'every report and directory route, and only those')
   t.same(catalog.providers.map((provider: { name: string, status: string }) => [provider.name, provider.status]), [['apple', 'simulated'], ['gupshup', 'simulated']])
   const testers = catalog.providers[0].reports.find((report: { route: string }) => report.route === '/usage/apple/apps/{appId}/beta-testers')
   t.match(testers.parameters.find((parameter: { name: string }) => parameter.name === 'period'), { in: 'query', required: false, schema: { enum: ['P7D', 'P30D', 'P90D', 'P365D'] } })

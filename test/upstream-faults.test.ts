@@ -196,8 +196,12 @@ t.test('Gupshup’s documented sample normalizes with units, totals that skip ca
   t.equal(report.units.feesTotal, 'USD')
   t.equal(report.units.gupshupFeeCap, 'USD')
   t.equal(report.units.messages, 'count')
-  t.same(report.data.map((point: { start: string, end: string }) => [point.start, point.end]), [['2024-01-10', '2024-01-10'], ['2024-01-18', '2024-01-18']])
-  t.same(report.data[1].metrics, {
+  t.equal(report.data.length, 31, 'every day of the range is a point')
+  const busy = report.data.filter((point: { metrics: Record<string, number> }) => point.metrics.cumulativeBill !== undefined)
+  t.same(busy.map((point: { start: string, end: string }) => [point.start, point.end]), [['2024-01-10', '2024-01-10'], ['2024-01-18', '2024-01-18']])
+  t.same(report.data[1].metrics.messages, 0, 'a day without traffic: counts and fees are 0')
+  t.notOk('cumulativeBill' in report.data[1].metrics, 'a day without traffic says no running bill')
+  t.same(busy[1].metrics, {
     messages: 91,
     messagesIncoming: 9,
     messagesOutgoing: 82,
@@ -224,7 +228,7 @@ t.test('Gupshup’s documented sample normalizes with units, totals that skip ca
   t.equal(report.totals.conversationsAuthenticationInternational, 2)
   t.notOk('cumulativeBill' in report.totals, 'a running total is not summed')
   t.notOk('gupshupFeeCap' in report.totals, 'a cap is not summed')
-  t.same(report.paging, { total: 2, limit: null, next: null })
+  t.same(report.paging, { total: 31, limit: null, next: null })
 })
 
 t.test('a numeric field Gupshup adds later passes through; rows outside the range are left out', async (t) => {
@@ -236,8 +240,10 @@ t.test('a numeric field Gupshup adds later passes through; rows outside the rang
   ]
   gupshup.intercept({ path: /\/usage\?/, method: 'GET' }).reply(200, { status: 'success', partnerAppUsageList: rows }, { headers: JSON_HEADERS })
   const report = (await app.inject(`/usage/gupshup/apps/${GUPSHUP_APP}?from=2024-02-01&to=2024-02-29`)).json()
-  t.same(report.data.map((point: { start: string }) => point.start), ['2024-02-01', '2024-02-02'])
-  t.same(report.data[0].metrics, { messages: 4, marketingLite: 3, newFeeKind: 0.5 })
+  t.same(report.data.map((point: { start: string }) => point.start).slice(0, 3), ['2024-02-01', '2024-02-02', '2024-02-03'])
+  t.equal(report.data.length, 29, 'a leap February, and nothing of March')
+  t.match(report.data[0].metrics, { messages: 4, marketingLite: 3, newFeeKind: 0.5, feesTotal: 0 }, 'every additive metric is there, 0 when the row says none')
+  t.match(report.data[2].metrics, { messages: 0, marketingLite: 0, newFeeKind: 0 }, 'an unknown numeric field sums: 0 on a day without traffic')
   t.equal(report.units.marketingLite, 'count')
   t.equal(report.units.newFeeKind, 'INR')
   t.same(report.totals, { messages: 10, marketingLite: 5, newFeeKind: 0.75 })

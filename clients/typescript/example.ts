@@ -28,7 +28,7 @@ export async function weekOfMessages (gateway: GatewayClient, appId: string, las
     return {
       incoming: data.totals.messagesIncoming ?? 0,
       outgoing: data.totals.messagesOutgoing ?? 0,
-      fees: data.totals.feesTotal ?? 0, // days without traffic are absent, so an idle week has no totals
+      fees: data.totals.feesTotal ?? 0, // a quiet day counts 0; `?? 0` guards a report with no point at all
       currency: data.units.feesTotal,
       cache: response.headers.get('x-cache')
     }

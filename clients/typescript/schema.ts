@@ -134,7 +134,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What this deployment can answer: each provider, each report with its route, parameters, metrics and cache TTL. */
+        /** What this deployment can answer: each provider, each report with its route, parameters, metrics and cache TTL, and its directories. */
         get: operations["catalog"];
         put?: never;
         post?: never;
@@ -264,6 +264,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/usage/gupshup/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Many WhatsApp apps' daily messages, conversations and fees between two dates, in one report (a point per app and day, week or month).
+         * @description Upstream: `GET /partner/app/{id}/usage`. Not cached whole: each app's part comes from its own report's cache (`/usage/gupshup/apps/{appId}`), at most 4 fetched at once, so a retry asks the upstream only for what is missing. `X-Cache` is `HIT` only when every part was. When some apps fail, the answer is still 200, with the others and `incomplete` (and `X-Incomplete: <count>`); `strict=true` makes any failure the answer, as does every app failing (the first failure's problem). Send `Cache-Control: no-cache` to force a refresh, `If-None-Match` to revalidate.
+         */
+        get: operations["gupshupUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/usage/gupshup/apps/{appId}/discount": {
         parameters: {
             query?: never;
@@ -296,6 +316,86 @@ export interface paths {
          * @description Upstream: `GET /partner/app/{id}/wallet/balance`. Answers from the cache when it can (`X-Cache`), fresh for 60 s unless CACHE_TTL_SECONDS says otherwise. Send `Cache-Control: no-cache` to force a refresh, `If-None-Match` to revalidate.
          */
         get: operations["gupshupAppsWallet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/usage/apple/apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The apps this API key sees: the ids the app routes take, with their names and bundle ids.
+         * @description Upstream: `GET /v1/apps`. Answers from the cache when it can (`X-Cache`), fresh for 3600 s unless CACHE_TTL_SECONDS says otherwise. Send `Cache-Control: no-cache` to force a refresh, `If-None-Match` to revalidate.
+         */
+        get: operations["appleAppsDirectory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/usage/apple/apps/{appId}/builds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An app's builds, newest first: the ids the build route takes, named like `1.4 (212)`.
+         * @description Upstream: `GET /v1/builds`. Answers from the cache when it can (`X-Cache`), fresh for 3600 s unless CACHE_TTL_SECONDS says otherwise. Send `Cache-Control: no-cache` to force a refresh, `If-None-Match` to revalidate.
+         */
+        get: operations["appleAppsBuilds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/usage/apple/apps/{appId}/beta-groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An app's beta groups: the ids the beta group routes take, with their names and public links.
+         * @description Upstream: `GET /v1/betaGroups`. Answers from the cache when it can (`X-Cache`), fresh for 3600 s unless CACHE_TTL_SECONDS says otherwise. Send `Cache-Control: no-cache` to force a refresh, `If-None-Match` to revalidate.
+         */
+        get: operations["appleAppsBetaGroups"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/usage/gupshup/apps": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The WhatsApp apps the gateway holds a token for or can get one for (with partner sign-in: the partner app list), with their names.
+         * @description Upstream: `GET /partner/app/list`. Answers from the cache when it can (`X-Cache`), fresh for 3600 s unless CACHE_TTL_SECONDS says otherwise. Send `Cache-Control: no-cache` to force a refresh, `If-None-Match` to revalidate.
+         */
+        get: operations["gupshupAppsDirectory"];
         put?: never;
         post?: never;
         delete?: never;
@@ -372,6 +472,58 @@ export interface components {
                 /** @description Gateway path of the next page, or null on the last page. */
                 next: string | null;
             };
+            /** @description Fan-out routes only, when some subjects failed: each one left out and why (the answer has the others; `X-Incomplete` counts them). */
+            incomplete?: {
+                subject: {
+                    type: string;
+                    id: string;
+                };
+                /** @description The status this subject alone would have been answered with. */
+                status: number;
+                /** @description The problem code (see Errors). */
+                code: string;
+                detail: string;
+                /** @description Seconds after which a retry may get it; null when unknown. */
+                retryAfter: number | null;
+            }[];
+            /** @description With `labels=true`: dimension or subject type → id → its name (and email, bundle id). Personal data for testers. */
+            labels?: {
+                [key: string]: {
+                    [key: string]: {
+                        [key: string]: string | null;
+                    };
+                };
+            };
+            /** @description With `labels=true`: true when a name lookup failed (budget, upstream error, timeout) and some labels are left out. */
+            labelsIncomplete?: boolean;
+        };
+        /** Directory */
+        Directory: {
+            provider: "apple" | "gupshup";
+            /** @description What the items are: `apps`, `builds`, `betaGroups`. */
+            directory: string;
+            /** @description Whose items they are (the app of its builds), or null. */
+            subject: {
+                type: string;
+                id: string;
+            } | null;
+            items: {
+                /** @description `app`, `build`, `betaGroup`. */
+                type: string;
+                /** @description The id the report routes take. */
+                id: string;
+                /** @description What people call it (a build: `1.4 (212)`); null where unknown. */
+                name: string | null;
+                attributes: {
+                    [key: string]: string | number | boolean | null;
+                };
+            }[];
+            paging: {
+                total: number;
+                limit: number | null;
+                /** @description Gateway path of the next page, or null on the last page. */
+                next: string | null;
+            };
         };
         /** Catalog */
         Catalog: {
@@ -404,11 +556,34 @@ export interface components {
                         unit: string;
                         /** @description Summed into `totals`. */
                         additive: boolean;
+                        /** @description How its days roll up into a week or month (`granularity`): `sum`; `last`, the bucket's last day that has one (a running total); `max` (a cap). */
+                        rollup: "sum" | "last" | "max";
                     }[];
                     /** @description Freshness of a cached answer (of a recent day, where days settle). */
                     cacheTtlSeconds: number;
                     /** @description Freshness once the days covered are two or more days past (Gupshup). */
                     settledCacheTtlSeconds?: number;
+                }[];
+                directories: {
+                    /** @description `apps`, `builds`, `betaGroups`: the ids the reports take, with their names. */
+                    directory: string;
+                    /** @description OpenAPI-style path template. */
+                    route: string;
+                    summary: string;
+                    subject: string | null;
+                    upstream: string;
+                    paged: boolean;
+                    parameters: {
+                        name: string;
+                        in: "path" | "query";
+                        required: boolean;
+                        description: string;
+                        /** @description The JSON Schema the value must meet. */
+                        schema: {
+                            [key: string]: unknown;
+                        };
+                    }[];
+                    cacheTtlSeconds: number;
                 }[];
             }[];
         };
@@ -443,7 +618,10 @@ export interface operations {
     };
     appleBuildsBetaBuildUsages: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
+                labels?: boolean;
+            };
             header?: never;
             path: {
                 /**
@@ -470,49 +648,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "provider": "apple",
-                     *       "report": "betaBuildUsages",
-                     *       "subject": {
-                     *         "type": "build",
-                     *         "id": "ace4f47a-60ae-4ed6-954f-c4e61c7baab0"
-                     *       },
-                     *       "units": {
-                     *         "installs": "count",
-                     *         "crashes": "count",
-                     *         "sessions": "count",
-                     *         "invites": "count",
-                     *         "feedback": "count"
-                     *       },
-                     *       "data": [
-                     *         {
-                     *           "start": "2024-01-10",
-                     *           "end": "2025-01-10",
-                     *           "dimensions": {},
-                     *           "metrics": {
-                     *             "installs": 3,
-                     *             "crashes": 5,
-                     *             "sessions": 7,
-                     *             "invites": 9,
-                     *             "feedback": 11
-                     *           }
-                     *         }
-                     *       ],
-                     *       "totals": {
-                     *         "installs": 3,
-                     *         "crashes": 5,
-                     *         "sessions": 7,
-                     *         "invites": 9,
-                     *         "feedback": 11
-                     *       },
-                     *       "paging": {
-                     *         "total": 1,
-                     *         "limit": null,
-                     *         "next": null
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["UsageReport"];
                     /**
                      * @example start,end,installs,crashes,sessions,invites,feedback
@@ -686,6 +821,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Follow every page upstream (each cached on its own) and answer them as one report, `paging.next` null; a 400 `too_many_pages` when that would take more than MAX_PAGES pages. */
                 all?: boolean;
+                /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
+                labels?: boolean;
             };
             header?: never;
             path: {
@@ -713,43 +850,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "provider": "apple",
-                     *       "report": "betaTesterUsages",
-                     *       "subject": {
-                     *         "type": "app",
-                     *         "id": "6447306070"
-                     *       },
-                     *       "units": {
-                     *         "crashes": "count",
-                     *         "sessions": "count",
-                     *         "feedback": "count"
-                     *       },
-                     *       "data": [
-                     *         {
-                     *           "start": "2024-01-10",
-                     *           "end": "2025-01-10",
-                     *           "dimensions": {},
-                     *           "metrics": {
-                     *             "crashes": 3,
-                     *             "sessions": 5,
-                     *             "feedback": 7
-                     *           }
-                     *         }
-                     *       ],
-                     *       "totals": {
-                     *         "crashes": 3,
-                     *         "sessions": 5,
-                     *         "feedback": 7
-                     *       },
-                     *       "paging": {
-                     *         "total": 1,
-                     *         "limit": 50,
-                     *         "next": "/usage/apple/apps/6447306070/beta-testers?cursor=BQ.TGQPUQ"
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["UsageReport"];
                     /**
                      * @example start,end,crashes,sessions,feedback
@@ -923,6 +1023,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Follow every page upstream (each cached on its own) and answer them as one report, `paging.next` null; a 400 `too_many_pages` when that would take more than MAX_PAGES pages. */
                 all?: boolean;
+                /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
+                labels?: boolean;
             };
             header?: never;
             path: {
@@ -950,43 +1052,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "provider": "apple",
-                     *       "report": "betaTesterUsages",
-                     *       "subject": {
-                     *         "type": "betaGroup",
-                     *         "id": "a1b2c3d4-0000-4000-8000-000000000001"
-                     *       },
-                     *       "units": {
-                     *         "crashes": "count",
-                     *         "sessions": "count",
-                     *         "feedback": "count"
-                     *       },
-                     *       "data": [
-                     *         {
-                     *           "start": "2024-01-10",
-                     *           "end": "2025-01-10",
-                     *           "dimensions": {},
-                     *           "metrics": {
-                     *             "crashes": 3,
-                     *             "sessions": 5,
-                     *             "feedback": 7
-                     *           }
-                     *         }
-                     *       ],
-                     *       "totals": {
-                     *         "crashes": 3,
-                     *         "sessions": 5,
-                     *         "feedback": 7
-                     *       },
-                     *       "paging": {
-                     *         "total": 1,
-                     *         "limit": 50,
-                     *         "next": "/usage/apple/beta-groups/a1b2c3d4-0000-4000-8000-000000000001/beta-testers?cursor=BQ.TGQPUQ"
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["UsageReport"];
                     /**
                      * @example start,end,crashes,sessions,feedback
@@ -1153,6 +1218,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Follow every page upstream (each cached on its own) and answer them as one report, `paging.next` null; a 400 `too_many_pages` when that would take more than MAX_PAGES pages. */
                 all?: boolean;
+                /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
+                labels?: boolean;
             };
             header?: never;
             path: {
@@ -1180,52 +1247,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "provider": "apple",
-                     *       "report": "publicLinkUsages",
-                     *       "subject": {
-                     *         "type": "betaGroup",
-                     *         "id": "a1b2c3d4-0000-4000-8000-000000000001"
-                     *       },
-                     *       "units": {
-                     *         "views": "count",
-                     *         "accepted": "count",
-                     *         "didNotAccept": "count",
-                     *         "didNotMeetCriteria": "count",
-                     *         "notRelevantRatio": "ratio",
-                     *         "notClearRatio": "ratio",
-                     *         "notInterestingRatio": "ratio"
-                     *       },
-                     *       "data": [
-                     *         {
-                     *           "start": "2024-01-10",
-                     *           "end": "2025-01-10",
-                     *           "dimensions": {},
-                     *           "metrics": {
-                     *             "views": 3,
-                     *             "accepted": 5,
-                     *             "didNotAccept": 7,
-                     *             "didNotMeetCriteria": 9,
-                     *             "notRelevantRatio": 0.25,
-                     *             "notClearRatio": 0.30000000000000004,
-                     *             "notInterestingRatio": 0.35000000000000003
-                     *           }
-                     *         }
-                     *       ],
-                     *       "totals": {
-                     *         "views": 3,
-                     *         "accepted": 5,
-                     *         "didNotAccept": 7,
-                     *         "didNotMeetCriteria": 9
-                     *       },
-                     *       "paging": {
-                     *         "total": 1,
-                     *         "limit": 50,
-                     *         "next": "/usage/apple/beta-groups/a1b2c3d4-0000-4000-8000-000000000001/public-link?cursor=BQ.TGQPUQ"
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["UsageReport"];
                     /**
                      * @example start,end,views,accepted,didNotAccept,didNotMeetCriteria,notRelevantRatio,notClearRatio,notInterestingRatio
@@ -1399,6 +1420,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Follow every page upstream (each cached on its own) and answer them as one report, `paging.next` null; a 400 `too_many_pages` when that would take more than MAX_PAGES pages. */
                 all?: boolean;
+                /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
+                labels?: boolean;
             };
             header?: never;
             path: {
@@ -1426,43 +1449,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "provider": "apple",
-                     *       "report": "betaTesterUsages",
-                     *       "subject": {
-                     *         "type": "betaTester",
-                     *         "id": "cd082742-b2ec-4e63-b63f-6732f3e7abdd"
-                     *       },
-                     *       "units": {
-                     *         "crashes": "count",
-                     *         "sessions": "count",
-                     *         "feedback": "count"
-                     *       },
-                     *       "data": [
-                     *         {
-                     *           "start": "2024-01-10",
-                     *           "end": "2025-01-10",
-                     *           "dimensions": {},
-                     *           "metrics": {
-                     *             "crashes": 3,
-                     *             "sessions": 5,
-                     *             "feedback": 7
-                     *           }
-                     *         }
-                     *       ],
-                     *       "totals": {
-                     *         "crashes": 3,
-                     *         "sessions": 5,
-                     *         "feedback": 7
-                     *       },
-                     *       "paging": {
-                     *         "total": 1,
-                     *         "limit": 50,
-                     *         "next": "/usage/apple/beta-testers/cd082742-b2ec-4e63-b63f-6732f3e7abdd?cursor=BQ.TGQPUQ"
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["UsageReport"];
                     /**
                      * @example start,end,crashes,sessions,feedback
@@ -1624,15 +1610,19 @@ export interface operations {
         parameters: {
             query: {
                 /**
-                 * @description First day, YYYY-MM-DD (UTC; `2024-1-5` is read as `2024-01-05`), from 2000-01-01 to tomorrow plus one year.
+                 * @description First day, YYYY-MM-DD (UTC; `2024-1-5` is read as `2024-01-05`), from 2000-01-01 to tomorrow.
                  * @example 2024-01-01
                  */
                 from: string;
                 /**
-                 * @description Last day, YYYY-MM-DD (UTC), not before `from` and at most 366 days after it.
+                 * @description Last day, YYYY-MM-DD (UTC), not before `from`, at most 366 days after it and at most tomorrow plus one year (days after tomorrow are not answered).
                  * @example 2024-01-31
                  */
                 to: string;
+                /** @description One point per `day` (the default; every day of the range, days without traffic too), per ISO `week` (Monday to Sunday) or per calendar `month`; the first and last buckets are clipped to the range. */
+                granularity?: "day" | "week" | "month";
+                /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
+                labels?: boolean;
             };
             header?: never;
             path: {
@@ -1660,93 +1650,214 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "provider": "gupshup",
-                     *       "report": "dailyUsage",
-                     *       "subject": {
-                     *         "type": "app",
-                     *         "id": "bf9ee64c-3d4d-4ac4-8668-732e577007c4"
-                     *       },
-                     *       "units": {
-                     *         "messages": "count",
-                     *         "messagesIncoming": "count",
-                     *         "messagesOutgoing": "count",
-                     *         "messagesOutgoingMedia": "count",
-                     *         "templateMessages": "count",
-                     *         "templateMediaMessages": "count",
-                     *         "conversationsMarketing": "count",
-                     *         "conversationsUtility": "count",
-                     *         "conversationsAuthentication": "count",
-                     *         "conversationsAuthenticationInternational": "count",
-                     *         "conversationsService": "count",
-                     *         "freeEntryPoint": "count",
-                     *         "freeTier": "count",
-                     *         "feesTotal": "USD",
-                     *         "feesGupshup": "USD",
-                     *         "feesWhatsApp": "USD",
-                     *         "discount": "USD",
-                     *         "cumulativeBill": "USD",
-                     *         "gupshupFeeCap": "USD"
-                     *       },
-                     *       "data": [
-                     *         {
-                     *           "start": "2024-01-10",
-                     *           "end": "2024-01-10",
-                     *           "dimensions": {},
-                     *           "metrics": {
-                     *             "messages": 3,
-                     *             "messagesIncoming": 5,
-                     *             "messagesOutgoing": 7,
-                     *             "messagesOutgoingMedia": 9,
-                     *             "templateMessages": 11,
-                     *             "templateMediaMessages": 13,
-                     *             "conversationsMarketing": 15,
-                     *             "conversationsUtility": 17,
-                     *             "conversationsAuthentication": 19,
-                     *             "conversationsAuthenticationInternational": 21,
-                     *             "conversationsService": 23,
-                     *             "freeEntryPoint": 25,
-                     *             "freeTier": 27,
-                     *             "feesTotal": 0.7000000000000001,
-                     *             "feesGupshup": 0.75,
-                     *             "feesWhatsApp": 0.8,
-                     *             "discount": 0.8500000000000001,
-                     *             "cumulativeBill": 0.9,
-                     *             "gupshupFeeCap": 0.9500000000000001
-                     *           }
-                     *         }
-                     *       ],
-                     *       "totals": {
-                     *         "messages": 3,
-                     *         "messagesIncoming": 5,
-                     *         "messagesOutgoing": 7,
-                     *         "messagesOutgoingMedia": 9,
-                     *         "templateMessages": 11,
-                     *         "templateMediaMessages": 13,
-                     *         "conversationsMarketing": 15,
-                     *         "conversationsUtility": 17,
-                     *         "conversationsAuthentication": 19,
-                     *         "conversationsAuthenticationInternational": 21,
-                     *         "conversationsService": 23,
-                     *         "freeEntryPoint": 25,
-                     *         "freeTier": 27,
-                     *         "feesTotal": 0.7,
-                     *         "feesGupshup": 0.75,
-                     *         "feesWhatsApp": 0.8,
-                     *         "discount": 0.85
-                     *       },
-                     *       "paging": {
-                     *         "total": 1,
-                     *         "limit": null,
-                     *         "next": null
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["UsageReport"];
                     /**
                      * @example start,end,messages,messagesIncoming,messagesOutgoing,messagesOutgoingMedia,templateMessages,templateMediaMessages,conversationsMarketing,conversationsUtility,conversationsAuthentication,conversationsAuthenticationInternational,conversationsService,freeEntryPoint,freeTier,feesTotal (USD),feesGupshup (USD),feesWhatsApp (USD),discount (USD),cumulativeBill (USD),gupshupFeeCap (USD)
                      *     2024-01-10,2024-01-10,3,5,7,9,11,13,15,17,19,21,23,25,27,0.7000000000000001,0.75,0.8,0.8500000000000001,0.9,0.9500000000000001
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description Not modified: the `If-None-Match` tag is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_parameter`: A parameter is invalid; `parameter` names it. `too_many_pages`: `all=true` would follow more than MAX_PAGES upstream pages. `upstream_bad_request`: The upstream rejected the request (`parameter` names what it blamed, when it said). `body_not_allowed`: The request has a body; every route is a GET. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:invalid_parameter",
+                     *       "title": "Invalid parameter",
+                     *       "status": 400,
+                     *       "detail": "The query parameter 'limit' must be at most 200.",
+                     *       "code": "invalid_parameter",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized`: No valid gateway API key (only when the gateway has keys). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The API key is not valid for this gateway.",
+                     *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: The upstream has no such subject (or the credential cannot see it), or no route has this path. `unknown_app`: No credential is configured (or can be had) for this app. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:not_found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "apple has no build 'ace4f47a-0000' (or this API key cannot see it).",
+                     *       "code": "not_found",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_rate_limited`: The upstream budget is spent (or a 429 back-off holds) and nothing stale is cached; `Retry-After` says when to retry. `rate_limited`: This caller's inbound limit is reached; `Retry-After` says when to retry. `caller_upstream_share`: This caller has spent its share (UPSTREAM_SHARE_PER_CALLER) of a contended upstream budget; cached reports still answer; `Retry-After` says when to retry. `auth_throttled`: Too many requests from this address had no valid API key; `Retry-After` says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_rate_limited",
+                     *       "title": "Upstream rate limit reached",
+                     *       "status": 429,
+                     *       "detail": "gupshup call budget of this credential is spent (the gateway never exceeds the upstream's limit); retry after 42 s.",
+                     *       "code": "upstream_rate_limited",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_error`: The upstream failed (5xx, a network error, an unexpected status). `upstream_invalid_response`: The upstream sent a body the gateway cannot read. `report_too_large`: The upstream report is larger than the cache bound (CACHE_MAX_BYTES); ask for less. `upstream_unauthorized`: The upstream refused the gateway's own credentials: an operator must act. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_error",
+                     *       "title": "Upstream error",
+                     *       "status": 502,
+                     *       "detail": "apple answered 503: Service Unavailable",
+                     *       "code": "upstream_error",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `provider_not_configured`: The gateway has no credentials for this provider. `upstream_busy`: Too many calls already wait for the upstream (APPLE_MAX_PENDING); `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:provider_not_configured",
+                     *       "title": "Provider not configured",
+                     *       "status": 503,
+                     *       "detail": "This gateway has no credentials for apple; see the configuration section of the README.",
+                     *       "code": "provider_not_configured",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_timeout`: The upstream did not answer within UPSTREAM_TIMEOUT_MS. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_timeout",
+                     *       "title": "Upstream timeout",
+                     *       "status": 504,
+                     *       "detail": "gupshup did not answer within 10000 ms.",
+                     *       "code": "upstream_timeout",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    gupshupUsage: {
+        parameters: {
+            query: {
+                /**
+                 * @description First day, YYYY-MM-DD (UTC; `2024-1-5` is read as `2024-01-05`), from 2000-01-01 to tomorrow.
+                 * @example 2024-01-01
+                 */
+                from: string;
+                /**
+                 * @description Last day, YYYY-MM-DD (UTC), not before `from`, at most 366 days after it and at most tomorrow plus one year (days after tomorrow are not answered).
+                 * @example 2024-01-31
+                 */
+                to: string;
+                /**
+                 * @description App ids, comma-separated, at most 100; without it, every app the gateway can serve. An app it cannot serve is a 404 naming it, before any upstream call.
+                 * @example bf9ee64c-3d4d-4ac4-8668-732e577007c4,5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a5b6
+                 */
+                apps?: string;
+                /** @description One point per `day` (the default; every day of the range, days without traffic too), per ISO `week` (Monday to Sunday) or per calendar `month`; the first and last buckets are clipped to the range. */
+                granularity?: "day" | "week" | "month";
+                /** @description Any app that fails fails the request, with its problem (else it is listed in `incomplete`). */
+                strict?: boolean;
+                /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
+                labels?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The normalized report. */
+            200: {
+                headers: {
+                    /** @description Whether the cache answered. */
+                    "x-cache"?: "HIT" | "MISS" | "STALE";
+                    /** @description Strong validator of the body. */
+                    etag?: string;
+                    /** @description Seconds since the report was fetched upstream. */
+                    age?: number;
+                    /** @description `private, max-age=N`: N seconds of freshness left. */
+                    "cache-control"?: string;
+                    /** @description How many subjects `incomplete` lists (absent when none). */
+                    "x-incomplete"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                    /**
+                     * @example start,end,app,messages,messagesIncoming,messagesOutgoing,messagesOutgoingMedia,templateMessages,templateMediaMessages,conversationsMarketing,conversationsUtility,conversationsAuthentication,conversationsAuthenticationInternational,conversationsService,freeEntryPoint,freeTier,feesTotal (USD),feesGupshup (USD),feesWhatsApp (USD),discount (USD),cumulativeBill (USD),gupshupFeeCap (USD)
+                     *     2024-01-10,2024-01-10,bf9ee64c-3d4d-4ac4-8668-732e577007c4,3,5,7,9,11,13,15,17,19,21,23,25,27,0.7000000000000001,0.75,0.8,0.8500000000000001,0.9,0.9500000000000001
                      */
                     "text/csv": string;
                 };
@@ -1909,10 +2020,14 @@ export interface operations {
                  */
                 year: string;
                 /**
-                 * @description The month, 1 to 12 (`1` or `01`).
+                 * @description The month, 1 to 12 (`1` or `01`), that has begun by tomorrow.
                  * @example 01
                  */
                 month: string;
+                /** @description One point per `day` (the default; every day of the range, days without traffic too), per ISO `week` (Monday to Sunday) or per calendar `month`; the first and last buckets are clipped to the range. */
+                granularity?: "day" | "week" | "month";
+                /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
+                labels?: boolean;
             };
             header?: never;
             path: {
@@ -1940,47 +2055,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "provider": "gupshup",
-                     *       "report": "dailyDiscount",
-                     *       "subject": {
-                     *         "type": "app",
-                     *         "id": "bf9ee64c-3d4d-4ac4-8668-732e577007c4"
-                     *       },
-                     *       "units": {
-                     *         "billDaily": "USD",
-                     *         "discount": "USD",
-                     *         "feesGupshup": "USD",
-                     *         "cumulativeBill": "USD",
-                     *         "gupshupFeeCap": "USD"
-                     *       },
-                     *       "data": [
-                     *         {
-                     *           "start": "2024-01-10",
-                     *           "end": "2024-01-10",
-                     *           "dimensions": {},
-                     *           "metrics": {
-                     *             "billDaily": 0.05,
-                     *             "discount": 0.1,
-                     *             "feesGupshup": 0.15000000000000002,
-                     *             "cumulativeBill": 0.2,
-                     *             "gupshupFeeCap": 0.25
-                     *           }
-                     *         }
-                     *       ],
-                     *       "totals": {
-                     *         "billDaily": 0.05,
-                     *         "discount": 0.1,
-                     *         "feesGupshup": 0.15
-                     *       },
-                     *       "paging": {
-                     *         "total": 1,
-                     *         "limit": null,
-                     *         "next": null
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["UsageReport"];
                     /**
                      * @example start,end,billDaily (USD),discount (USD),feesGupshup (USD),cumulativeBill (USD),gupshupFeeCap (USD)
@@ -2140,7 +2214,10 @@ export interface operations {
     };
     gupshupAppsWallet: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
+                labels?: boolean;
+            };
             header?: never;
             path: {
                 /**
@@ -2167,41 +2244,747 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "provider": "gupshup",
-                     *       "report": "walletBalance",
-                     *       "subject": {
-                     *         "type": "app",
-                     *         "id": "bf9ee64c-3d4d-4ac4-8668-732e577007c4"
-                     *       },
-                     *       "units": {
-                     *         "balance": "USD",
-                     *         "overdraftLimit": "USD"
-                     *       },
-                     *       "data": [
-                     *         {
-                     *           "start": "2024-01-10",
-                     *           "end": "2024-01-10",
-                     *           "dimensions": {},
-                     *           "metrics": {
-                     *             "balance": 0.05,
-                     *             "overdraftLimit": 0.1
-                     *           }
-                     *         }
-                     *       ],
-                     *       "totals": {},
-                     *       "paging": {
-                     *         "total": 1,
-                     *         "limit": null,
-                     *         "next": null
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["UsageReport"];
                     /**
                      * @example start,end,balance (USD),overdraftLimit (USD)
                      *     2024-01-10,2024-01-10,0.05,0.1
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description Not modified: the `If-None-Match` tag is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_parameter`: A parameter is invalid; `parameter` names it. `too_many_pages`: `all=true` would follow more than MAX_PAGES upstream pages. `upstream_bad_request`: The upstream rejected the request (`parameter` names what it blamed, when it said). `body_not_allowed`: The request has a body; every route is a GET. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:invalid_parameter",
+                     *       "title": "Invalid parameter",
+                     *       "status": 400,
+                     *       "detail": "The query parameter 'limit' must be at most 200.",
+                     *       "code": "invalid_parameter",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized`: No valid gateway API key (only when the gateway has keys). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The API key is not valid for this gateway.",
+                     *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: The upstream has no such subject (or the credential cannot see it), or no route has this path. `unknown_app`: No credential is configured (or can be had) for this app. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:not_found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "apple has no build 'ace4f47a-0000' (or this API key cannot see it).",
+                     *       "code": "not_found",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_rate_limited`: The upstream budget is spent (or a 429 back-off holds) and nothing stale is cached; `Retry-After` says when to retry. `rate_limited`: This caller's inbound limit is reached; `Retry-After` says when to retry. `caller_upstream_share`: This caller has spent its share (UPSTREAM_SHARE_PER_CALLER) of a contended upstream budget; cached reports still answer; `Retry-After` says when to retry. `auth_throttled`: Too many requests from this address had no valid API key; `Retry-After` says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_rate_limited",
+                     *       "title": "Upstream rate limit reached",
+                     *       "status": 429,
+                     *       "detail": "gupshup call budget of this credential is spent (the gateway never exceeds the upstream's limit); retry after 42 s.",
+                     *       "code": "upstream_rate_limited",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_error`: The upstream failed (5xx, a network error, an unexpected status). `upstream_invalid_response`: The upstream sent a body the gateway cannot read. `report_too_large`: The upstream report is larger than the cache bound (CACHE_MAX_BYTES); ask for less. `upstream_unauthorized`: The upstream refused the gateway's own credentials: an operator must act. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_error",
+                     *       "title": "Upstream error",
+                     *       "status": 502,
+                     *       "detail": "apple answered 503: Service Unavailable",
+                     *       "code": "upstream_error",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `provider_not_configured`: The gateway has no credentials for this provider. `upstream_busy`: Too many calls already wait for the upstream (APPLE_MAX_PENDING); `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:provider_not_configured",
+                     *       "title": "Provider not configured",
+                     *       "status": 503,
+                     *       "detail": "This gateway has no credentials for apple; see the configuration section of the README.",
+                     *       "code": "provider_not_configured",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_timeout`: The upstream did not answer within UPSTREAM_TIMEOUT_MS. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_timeout",
+                     *       "title": "Upstream timeout",
+                     *       "status": 504,
+                     *       "detail": "gupshup did not answer within 10000 ms.",
+                     *       "code": "upstream_timeout",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    appleAppsDirectory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The apps directory. */
+            200: {
+                headers: {
+                    /** @description Whether the cache answered. */
+                    "x-cache"?: "HIT" | "MISS" | "STALE";
+                    /** @description Strong validator of the body. */
+                    etag?: string;
+                    /** @description Seconds since the report was fetched upstream. */
+                    age?: number;
+                    /** @description `private, max-age=N`: N seconds of freshness left. */
+                    "cache-control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Directory"];
+                    /**
+                     * @example id,name,bundleId,sku
+                     *     6447306070,Acme Chat,com.acme.chat,ACMECHAT
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description Not modified: the `If-None-Match` tag is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_parameter`: A parameter is invalid; `parameter` names it. `too_many_pages`: `all=true` would follow more than MAX_PAGES upstream pages. `upstream_bad_request`: The upstream rejected the request (`parameter` names what it blamed, when it said). `body_not_allowed`: The request has a body; every route is a GET. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:invalid_parameter",
+                     *       "title": "Invalid parameter",
+                     *       "status": 400,
+                     *       "detail": "The query parameter 'limit' must be at most 200.",
+                     *       "code": "invalid_parameter",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized`: No valid gateway API key (only when the gateway has keys). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The API key is not valid for this gateway.",
+                     *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: The upstream has no such subject (or the credential cannot see it), or no route has this path. `unknown_app`: No credential is configured (or can be had) for this app. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:not_found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "apple has no build 'ace4f47a-0000' (or this API key cannot see it).",
+                     *       "code": "not_found",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_rate_limited`: The upstream budget is spent (or a 429 back-off holds) and nothing stale is cached; `Retry-After` says when to retry. `rate_limited`: This caller's inbound limit is reached; `Retry-After` says when to retry. `caller_upstream_share`: This caller has spent its share (UPSTREAM_SHARE_PER_CALLER) of a contended upstream budget; cached reports still answer; `Retry-After` says when to retry. `auth_throttled`: Too many requests from this address had no valid API key; `Retry-After` says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_rate_limited",
+                     *       "title": "Upstream rate limit reached",
+                     *       "status": 429,
+                     *       "detail": "gupshup call budget of this credential is spent (the gateway never exceeds the upstream's limit); retry after 42 s.",
+                     *       "code": "upstream_rate_limited",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_error`: The upstream failed (5xx, a network error, an unexpected status). `upstream_invalid_response`: The upstream sent a body the gateway cannot read. `report_too_large`: The upstream report is larger than the cache bound (CACHE_MAX_BYTES); ask for less. `upstream_unauthorized`: The upstream refused the gateway's own credentials: an operator must act. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_error",
+                     *       "title": "Upstream error",
+                     *       "status": 502,
+                     *       "detail": "apple answered 503: Service Unavailable",
+                     *       "code": "upstream_error",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `provider_not_configured`: The gateway has no credentials for this provider. `upstream_busy`: Too many calls already wait for the upstream (APPLE_MAX_PENDING); `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:provider_not_configured",
+                     *       "title": "Provider not configured",
+                     *       "status": 503,
+                     *       "detail": "This gateway has no credentials for apple; see the configuration section of the README.",
+                     *       "code": "provider_not_configured",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_timeout`: The upstream did not answer within UPSTREAM_TIMEOUT_MS. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_timeout",
+                     *       "title": "Upstream timeout",
+                     *       "status": 504,
+                     *       "detail": "gupshup did not answer within 10000 ms.",
+                     *       "code": "upstream_timeout",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    appleAppsBuilds: {
+        parameters: {
+            query?: {
+                /** @description Builds per page (50 when absent). */
+                limit?: number;
+                /** @description The page to read: copy it from `paging.next`. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The app resource id (from App Store Connect).
+                 * @example 6447306070
+                 */
+                appId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The builds directory. */
+            200: {
+                headers: {
+                    /** @description Whether the cache answered. */
+                    "x-cache"?: "HIT" | "MISS" | "STALE";
+                    /** @description Strong validator of the body. */
+                    etag?: string;
+                    /** @description Seconds since the report was fetched upstream. */
+                    age?: number;
+                    /** @description `private, max-age=N`: N seconds of freshness left. */
+                    "cache-control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Directory"];
+                    /**
+                     * @example id,name,version,marketingVersion,platform,uploadedDate,processingState,expired
+                     *     ace4f47a-60ae-4ed6-954f-c4e61c7baab0,1.4 (212),212,1.4,IOS,2024-01-10T09:30:00.000+00:00,VALID,false
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description Not modified: the `If-None-Match` tag is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_parameter`: A parameter is invalid; `parameter` names it. `too_many_pages`: `all=true` would follow more than MAX_PAGES upstream pages. `upstream_bad_request`: The upstream rejected the request (`parameter` names what it blamed, when it said). `body_not_allowed`: The request has a body; every route is a GET. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:invalid_parameter",
+                     *       "title": "Invalid parameter",
+                     *       "status": 400,
+                     *       "detail": "The query parameter 'limit' must be at most 200.",
+                     *       "code": "invalid_parameter",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized`: No valid gateway API key (only when the gateway has keys). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The API key is not valid for this gateway.",
+                     *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: The upstream has no such subject (or the credential cannot see it), or no route has this path. `unknown_app`: No credential is configured (or can be had) for this app. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:not_found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "apple has no build 'ace4f47a-0000' (or this API key cannot see it).",
+                     *       "code": "not_found",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_rate_limited`: The upstream budget is spent (or a 429 back-off holds) and nothing stale is cached; `Retry-After` says when to retry. `rate_limited`: This caller's inbound limit is reached; `Retry-After` says when to retry. `caller_upstream_share`: This caller has spent its share (UPSTREAM_SHARE_PER_CALLER) of a contended upstream budget; cached reports still answer; `Retry-After` says when to retry. `auth_throttled`: Too many requests from this address had no valid API key; `Retry-After` says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_rate_limited",
+                     *       "title": "Upstream rate limit reached",
+                     *       "status": 429,
+                     *       "detail": "gupshup call budget of this credential is spent (the gateway never exceeds the upstream's limit); retry after 42 s.",
+                     *       "code": "upstream_rate_limited",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_error`: The upstream failed (5xx, a network error, an unexpected status). `upstream_invalid_response`: The upstream sent a body the gateway cannot read. `report_too_large`: The upstream report is larger than the cache bound (CACHE_MAX_BYTES); ask for less. `upstream_unauthorized`: The upstream refused the gateway's own credentials: an operator must act. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_error",
+                     *       "title": "Upstream error",
+                     *       "status": 502,
+                     *       "detail": "apple answered 503: Service Unavailable",
+                     *       "code": "upstream_error",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `provider_not_configured`: The gateway has no credentials for this provider. `upstream_busy`: Too many calls already wait for the upstream (APPLE_MAX_PENDING); `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:provider_not_configured",
+                     *       "title": "Provider not configured",
+                     *       "status": 503,
+                     *       "detail": "This gateway has no credentials for apple; see the configuration section of the README.",
+                     *       "code": "provider_not_configured",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_timeout`: The upstream did not answer within UPSTREAM_TIMEOUT_MS. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_timeout",
+                     *       "title": "Upstream timeout",
+                     *       "status": 504,
+                     *       "detail": "gupshup did not answer within 10000 ms.",
+                     *       "code": "upstream_timeout",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    appleAppsBetaGroups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The app resource id (from App Store Connect).
+                 * @example 6447306070
+                 */
+                appId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The betaGroups directory. */
+            200: {
+                headers: {
+                    /** @description Whether the cache answered. */
+                    "x-cache"?: "HIT" | "MISS" | "STALE";
+                    /** @description Strong validator of the body. */
+                    etag?: string;
+                    /** @description Seconds since the report was fetched upstream. */
+                    age?: number;
+                    /** @description `private, max-age=N`: N seconds of freshness left. */
+                    "cache-control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Directory"];
+                    /**
+                     * @example id,name,isInternalGroup,publicLinkEnabled,publicLink
+                     *     a1b2c3d4-0000-4000-8000-000000000001,Public beta,false,true,https://testflight.apple.com/join/AbCdEf12
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description Not modified: the `If-None-Match` tag is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_parameter`: A parameter is invalid; `parameter` names it. `too_many_pages`: `all=true` would follow more than MAX_PAGES upstream pages. `upstream_bad_request`: The upstream rejected the request (`parameter` names what it blamed, when it said). `body_not_allowed`: The request has a body; every route is a GET. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:invalid_parameter",
+                     *       "title": "Invalid parameter",
+                     *       "status": 400,
+                     *       "detail": "The query parameter 'limit' must be at most 200.",
+                     *       "code": "invalid_parameter",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized`: No valid gateway API key (only when the gateway has keys). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The API key is not valid for this gateway.",
+                     *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: The upstream has no such subject (or the credential cannot see it), or no route has this path. `unknown_app`: No credential is configured (or can be had) for this app. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:not_found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "apple has no build 'ace4f47a-0000' (or this API key cannot see it).",
+                     *       "code": "not_found",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_rate_limited`: The upstream budget is spent (or a 429 back-off holds) and nothing stale is cached; `Retry-After` says when to retry. `rate_limited`: This caller's inbound limit is reached; `Retry-After` says when to retry. `caller_upstream_share`: This caller has spent its share (UPSTREAM_SHARE_PER_CALLER) of a contended upstream budget; cached reports still answer; `Retry-After` says when to retry. `auth_throttled`: Too many requests from this address had no valid API key; `Retry-After` says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_rate_limited",
+                     *       "title": "Upstream rate limit reached",
+                     *       "status": 429,
+                     *       "detail": "gupshup call budget of this credential is spent (the gateway never exceeds the upstream's limit); retry after 42 s.",
+                     *       "code": "upstream_rate_limited",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_error`: The upstream failed (5xx, a network error, an unexpected status). `upstream_invalid_response`: The upstream sent a body the gateway cannot read. `report_too_large`: The upstream report is larger than the cache bound (CACHE_MAX_BYTES); ask for less. `upstream_unauthorized`: The upstream refused the gateway's own credentials: an operator must act. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_error",
+                     *       "title": "Upstream error",
+                     *       "status": 502,
+                     *       "detail": "apple answered 503: Service Unavailable",
+                     *       "code": "upstream_error",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `provider_not_configured`: The gateway has no credentials for this provider. `upstream_busy`: Too many calls already wait for the upstream (APPLE_MAX_PENDING); `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:provider_not_configured",
+                     *       "title": "Provider not configured",
+                     *       "status": 503,
+                     *       "detail": "This gateway has no credentials for apple; see the configuration section of the README.",
+                     *       "code": "provider_not_configured",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_timeout`: The upstream did not answer within UPSTREAM_TIMEOUT_MS. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_timeout",
+                     *       "title": "Upstream timeout",
+                     *       "status": 504,
+                     *       "detail": "gupshup did not answer within 10000 ms.",
+                     *       "code": "upstream_timeout",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    gupshupAppsDirectory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The apps directory. */
+            200: {
+                headers: {
+                    /** @description Whether the cache answered. */
+                    "x-cache"?: "HIT" | "MISS" | "STALE";
+                    /** @description Strong validator of the body. */
+                    etag?: string;
+                    /** @description Seconds since the report was fetched upstream. */
+                    age?: number;
+                    /** @description `private, max-age=N`: N seconds of freshness left. */
+                    "cache-control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Directory"];
+                    /**
+                     * @example id,name,live,stopped
+                     *     bf9ee64c-3d4d-4ac4-8668-732e577007c4,Jan10pass,true,false
                      */
                     "text/csv": string;
                 };

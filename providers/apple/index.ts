@@ -8,6 +8,7 @@ import { CallQueue } from '../../src/upstream/call-queue.js'
 import { UpstreamHttp } from '../../src/upstream/http.js'
 import { AppleClient } from './client.js'
 import { parseAppleConfig, type AppleConfig, type AppleCredentials } from './config.js'
+import { appleDirectories } from './directories.js'
 import { appleEndpoints, type AppleEndpoint } from './endpoints.js'
 import { createAppleSimulator, type AppleSimulator } from './simulator.js'
 import { AppleTokenSigner } from './token.js'
@@ -42,6 +43,7 @@ export const apple = {
   name: 'apple',
   tag: { description: 'TestFlight usage from the App Store Connect API' },
   endpoints: appleEndpoints,
+  directories: appleDirectories,
   config: {
     parse: parseAppleConfig,
     isConfigured: (cfg: AppleConfig) => cfg.credentials !== undefined

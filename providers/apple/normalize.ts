@@ -15,7 +15,7 @@ function invalid (detail: string): UpstreamInvalidResponseError {
  * gives it, else the `cursor` of `links.next`, but only when that link points
  * at the configured upstream (a link elsewhere is never followed).
  */
-export function nextCursorOf (body: AppleMetricResponse, baseUrl: string): string | null {
+export function nextCursorOf (body: Pick<AppleMetricResponse, 'links' | 'meta'> & { data: unknown[] }, baseUrl: string): string | null {
   if (body.meta?.paging.nextCursor !== undefined) return body.meta.paging.nextCursor
   if (body.links.next === undefined) return null
   let next: URL

@@ -39,3 +39,10 @@ export const testerAppQuery = Type.Object({
   cursor: Type.Optional(Cursor),
   all: Type.Optional(All)
 }, { additionalProperties: false })
+
+export const noParams = Type.Object({})
+/** Builds: newest first, a page at a time. */
+export const buildsQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Builds per page (50 when absent).' })),
+  cursor: Type.Optional(Cursor)
+}, { additionalProperties: false })

@@ -52,3 +52,26 @@ export const AppleErrorResponseSchema = Type.Object({
 
 export const isAppleMetricResponse = Compile(AppleMetricResponseSchema)
 export const isAppleErrorResponse = Compile(AppleErrorResponseSchema)
+
+/** A JSON:API resource (an app, a build, a group, a tester), as far as the directories and labels read it. */
+const Resource = Type.Object({
+  type: Type.String(),
+  id: Type.String(),
+  attributes: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  relationships: Type.Optional(Type.Record(Type.String(), Type.Object({
+    data: Type.Optional(Type.Union([Type.Object({ type: Type.String(), id: Type.String() }), Type.Null(), Type.Array(Type.Unknown())]))
+  })))
+})
+export type AppleResource = Static<typeof Resource>
+
+const AppleResourceListSchema = Type.Object({
+  data: Type.Array(Resource),
+  included: Type.Optional(Type.Array(Resource)),
+  links: Type.Object({ self: Type.String(), next: Type.Optional(Type.String()) }),
+  meta: Type.Optional(Type.Object({
+    paging: Type.Object({ total: Type.Optional(Type.Integer()), limit: Type.Integer(), nextCursor: Type.Optional(Type.String()) })
+  }))
+})
+
+export const isAppleResourceList = Compile(AppleResourceListSchema)
+export const isAppleResourceDocument = Compile(Type.Object({ data: Resource, included: Type.Optional(Type.Array(Resource)) }))

@@ -45,6 +45,37 @@ export const APPLE_DEMO = {
   tester: 'cd082742-b2ec-4e63-b63f-6732f3e7abdd'
 }
 
+/** What the directories and labels say of the demo apps, builds and groups (the ones the reports know). */
+export const APPLE_DEMO_NAMES = {
+  apps: {
+    6447306070: { name: 'Acme Chat', bundleId: 'com.acme.chat', sku: 'ACMECHAT' },
+    6448250830: { name: 'Acme Notes', bundleId: 'com.acme.notes', sku: 'ACMENOTES' }
+  } as Record<string, { name: string, bundleId: string, sku: string }>,
+  /** Newest first within each app. */
+  builds: {
+    'ace4f47a-60ae-4ed6-954f-c4e61c7baab0': { app: '6447306070', version: '212', marketingVersion: '1.4', platform: 'IOS', uploadedDate: '2024-01-10T09:30:00.000+00:00' },
+    '2f5c4b0e-9d1a-4c3e-8f7b-1a2b3c4d5e6f': { app: '6447306070', version: '205', marketingVersion: '1.3', platform: 'IOS', uploadedDate: '2023-12-02T16:05:00.000+00:00' },
+    '7e9d8c7b-6a5f-4e3d-9c2b-0a1b2c3d4e5f': { app: '6448250830', version: '31', marketingVersion: '2.0', platform: 'MAC_OS', uploadedDate: '2024-01-03T11:00:00.000+00:00' }
+  } as Record<string, { app: string, version: string, marketingVersion: string, platform: string, uploadedDate: string }>,
+  groups: {
+    'a1b2c3d4-0000-4000-8000-000000000001': { name: 'Public beta', isInternalGroup: false, publicLink: 'https://testflight.apple.com/join/AbCdEf12' },
+    'a1b2c3d4-0000-4000-8000-000000000002': { name: 'Internal QA', isInternalGroup: true, publicLink: null }
+  } as Record<string, { name: string, isInternalGroup: boolean, publicLink: string | null }>
+}
+
+const FIRST_NAMES = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken', 'Radia', 'Tim']
+const LAST_NAMES = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Thompson', 'Perlman', 'Berners-Lee']
+
+/** A demo tester's profile: one in ten joined by the public link and is anonymous (no name, no email). */
+export function testerProfile (id: string): { firstName?: string, lastName?: string, email?: string, inviteType: 'EMAIL' | 'PUBLIC_LINK' } {
+  if (id === APPLE_DEMO.tester) return { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', inviteType: 'EMAIL' }
+  const random = randomFrom(`profile/${id}`)
+  if (random() < 0.1) return { inviteType: 'PUBLIC_LINK' }
+  const firstName = FIRST_NAMES[intBelow(random, FIRST_NAMES.length)]
+  const lastName = LAST_NAMES[intBelow(random, LAST_NAMES.length)]
+  return { firstName, lastName, email: `${firstName}.${lastName}.${id.slice(0, 4)}@example.com`.toLowerCase(), inviteType: 'EMAIL' }
+}
+
 const PERIOD_DAYS: Record<string, number> = { P7D: 7, P30D: 30, P90D: 90, P365D: 365 }
 
 /**
@@ -136,8 +167,15 @@ export function createAppleSimulator (options: AppleSimulatorOptions): AppleSimu
     return appleError(reply, { status: 404, code: 'NOT_FOUND', title: 'The specified resource does not exist', detail: `There is no resource of type '${type}' with id '${id}'` })
   }
 
+  /** The request's URL with its query encoded (`fields%5Bapps%5D`), as Apple's links are: a valid URI reference. */
+  function canonicalUrl (request: FastifyRequest): URL {
+    const url = new URL(request.url, `http://${request.headers.host ?? '127.0.0.1'}`)
+    url.search = new URLSearchParams(url.search).toString()
+    return url
+  }
+
   function linksOf (request: FastifyRequest, query: URLSearchParams, nextOffset: number | null): Record<string, string> {
-    const self = new URL(request.url, `http://${request.headers.host ?? '127.0.0.1'}`)
+    const self = canonicalUrl(request)
     const links: Record<string, string> = { self: self.toString() }
     if (nextOffset !== null) {
       const next = new URL(self.pathname, self)
@@ -298,6 +336,86 @@ export function createAppleSimulator (options: AppleSimulatorOptions): AppleSimu
       links: page.links,
       meta: { paging: { total: 1, limit: page.limit } }
     }
+  })
+
+  /** A list answer: one page of `ids`, each as its resource. */
+  function resourceList (request: FastifyRequest, reply: FastifyReply, ids: string[], resourceOf: (id: string) => Record<string, unknown>, included?: (ids: string[]) => unknown[]): unknown {
+    const query = new URLSearchParams(request.query as Record<string, string>)
+    const page = pageOf(request, reply, query, ids)
+    if (page === undefined) return reply
+    return {
+      data: page.items.map(resourceOf),
+      ...(included === undefined ? {} : { included: included(page.items) }),
+      links: page.links,
+      meta: { paging: { total: ids.length, limit: page.limit } }
+    }
+  }
+  const selfLink = (request: FastifyRequest): { self: string } => ({ self: canonicalUrl(request).toString() })
+  const appResource = (id: string): Record<string, unknown> => ({ type: 'apps', id, attributes: APPLE_DEMO_NAMES.apps[id] })
+  const preReleaseId = (build: string): string => uuidFrom(`pre-release/${build}`)
+  const buildResource = (id: string): Record<string, unknown> => {
+    const build = APPLE_DEMO_NAMES.builds[id]
+    return {
+      type: 'builds',
+      id,
+      attributes: { version: build.version, uploadedDate: build.uploadedDate, processingState: 'VALID', expired: false },
+      relationships: { preReleaseVersion: { data: { type: 'preReleaseVersions', id: preReleaseId(id) } } }
+    }
+  }
+  const preReleases = (builds: string[]): unknown[] => builds.map((id) => ({
+    type: 'preReleaseVersions',
+    id: preReleaseId(id),
+    attributes: { version: APPLE_DEMO_NAMES.builds[id].marketingVersion, platform: APPLE_DEMO_NAMES.builds[id].platform }
+  }))
+  const groupResource = (id: string): Record<string, unknown> => {
+    const { name, isInternalGroup, publicLink } = APPLE_DEMO_NAMES.groups[id]
+    return { type: 'betaGroups', id, attributes: { name, isInternalGroup, publicLinkEnabled: publicLink !== null, ...(publicLink === null ? {} : { publicLink }) } }
+  }
+  const appFilter = (request: FastifyRequest<{ Querystring: Record<string, string> }>, reply: FastifyReply): string | undefined => {
+    const app = request.query['filter[app]']
+    if (app === undefined) appleError(reply, { status: 400, code: 'PARAMETER_ERROR.REQUIRED', title: 'A required parameter is missing.', detail: "The parameter 'filter[app]' is required.", parameter: 'filter[app]' })
+    return app
+  }
+
+  server.get('/v1/apps', async (request, reply) => {
+    if (!await authorize(request, reply)) return reply
+    return resourceList(request, reply, Object.keys(APPLE_DEMO.apps), appResource)
+  })
+  server.get<{ Params: { id: string } }>('/v1/apps/:id', async (request, reply) => {
+    if (!await authorize(request, reply)) return reply
+    if (APPLE_DEMO.apps[request.params.id] === undefined) return notFound(reply, 'apps', request.params.id)
+    return { data: appResource(request.params.id), links: selfLink(request) }
+  })
+  server.get<{ Querystring: Record<string, string> }>('/v1/builds', async (request, reply) => {
+    if (!await authorize(request, reply)) return reply
+    const app = appFilter(request, reply)
+    if (app === undefined) return reply
+    const builds = APPLE_DEMO.builds.filter((id) => APPLE_DEMO_NAMES.builds[id].app === app)
+      .sort((a, b) => APPLE_DEMO_NAMES.builds[b].uploadedDate.localeCompare(APPLE_DEMO_NAMES.builds[a].uploadedDate))
+    return resourceList(request, reply, builds, buildResource, preReleases)
+  })
+  server.get<{ Params: { id: string } }>('/v1/builds/:id', async (request, reply) => {
+    if (!await authorize(request, reply)) return reply
+    if (APPLE_DEMO_NAMES.builds[request.params.id] === undefined) return notFound(reply, 'builds', request.params.id)
+    return { data: buildResource(request.params.id), included: preReleases([request.params.id]), links: selfLink(request) }
+  })
+  server.get<{ Querystring: Record<string, string> }>('/v1/betaGroups', async (request, reply) => {
+    if (!await authorize(request, reply)) return reply
+    const app = appFilter(request, reply)
+    if (app === undefined) return reply
+    return resourceList(request, reply, Object.keys(APPLE_DEMO.groups).filter((id) => APPLE_DEMO.groups[id].app === app), groupResource)
+  })
+  server.get<{ Params: { id: string } }>('/v1/betaGroups/:id', async (request, reply) => {
+    if (!await authorize(request, reply)) return reply
+    if (APPLE_DEMO.groups[request.params.id] === undefined) return notFound(reply, 'betaGroups', request.params.id)
+    return { data: groupResource(request.params.id), links: selfLink(request) }
+  })
+  server.get<{ Querystring: Record<string, string> }>('/v1/betaTesters', async (request, reply) => {
+    if (!await authorize(request, reply)) return reply
+    const everyone = [...new Set(Object.keys(APPLE_DEMO.apps).flatMap(testersOf))]
+    const wanted = request.query['filter[id]']?.split(',')
+    const testers = wanted === undefined ? everyone : everyone.filter((id) => wanted.includes(id))
+    return resourceList(request, reply, testers, (id) => ({ type: 'betaTesters', id, attributes: testerProfile(id) }))
   })
 
   return { server, calls }

@@ -8,6 +8,7 @@ import type { CallGuard } from '../../src/upstream/guarded-call.js'
 import { UpstreamHttp } from '../../src/upstream/http.js'
 import { GupshupClient } from './client.js'
 import { parseGupshupConfig, type GupshupConfig } from './config.js'
+import { gupshupDirectories } from './directories.js'
 import { gupshupEndpoints, type GupshupEndpoint } from './endpoints.js'
 import { createGupshupSimulator, GUPSHUP_DEMO_APPS, type GupshupSimulator } from './simulator.js'
 import { GupshupTokens } from './tokens.js'
@@ -47,6 +48,7 @@ export const gupshup = {
   name: 'gupshup',
   tag: { description: 'WhatsApp messaging usage and fees from the Gupshup Partner API' },
   endpoints: gupshupEndpoints,
+  directories: gupshupDirectories,
   config: {
     parse: parseGupshupConfig,
     isConfigured: (cfg: GupshupConfig) => Object.keys(cfg.appTokens).length > 0 || cfg.partner !== undefined

@@ -1,9 +1,10 @@
 /**
  * Gupshup daily rows → normalized days → normalized report. Each row is one day.
  */
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { DayRow } from '../../src/days.js'
+import type { DirectoryItem } from '../../src/directory.js'
 import type { QueryValues } from '../../src/endpoint.js'
 import { UpstreamInvalidResponseError } from '../../src/errors.js'
 import { guessMetric, totalsOf, unitsOf, type FetchedReport, type MetricDef, type UsagePoint } from '../../src/report.js'
@@ -99,4 +100,32 @@ export function dailyReport (endpoint: GupshupEndpoint, appId: string, days: Arr
     paging: { total: data.length, limit: null },
     nextCursor: null
   }
+}
+
+const ListedApp = Type.Object({
+  id: Type.String({ minLength: 1 }),
+  name: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  live: Type.Optional(Type.Boolean()),
+  stopped: Type.Optional(Type.Boolean())
+})
+const isListedApp = Compile(ListedApp)
+
+/**
+ * The partner's app list: a bare array, or the one array-valued field of an
+ * object (Gupshup's documented sample is not valid JSON, so neither shape is
+ * certain); anything else is refused. Phone numbers are left out: personal
+ * data nobody asked for.
+ */
+export function appListOf (body: unknown): DirectoryItem[] {
+  const arrays = typeof body === 'object' && body !== null && !Array.isArray(body) ? Object.values(body).filter(Array.isArray) : []
+  const list: unknown = Array.isArray(body) ? body : arrays.length === 1 ? arrays[0] : undefined
+  if (!Array.isArray(list) || !list.every((app) => isListedApp.Check(app))) {
+    throw new UpstreamInvalidResponseError('gupshup', 'gupshup sent an app list the gateway cannot read (neither a list of apps nor an object with one).')
+  }
+  return list.map((app: Static<typeof ListedApp>) => ({
+    type: 'app',
+    id: app.id,
+    name: typeof app.name === 'string' ? app.name : null,
+    attributes: { live: app.live ?? null, stopped: app.stopped ?? null }
+  }))
 }

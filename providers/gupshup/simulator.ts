@@ -207,6 +207,19 @@ export function createGupshupSimulator (options: GupshupSimulatorOptions): Gupsh
     return { status: 'success', token: { token: app.token, authoriserId: request.params.appId, requestorId: '1043', createdOn: now(), modifiedOn: now(), expiresOn: 0, active: true } }
   })
 
+  // The partner's apps, a page at a time; each with a phone number, which the gateway must leave out.
+  server.get<{ Querystring: Record<string, string | undefined> }>('/partner/app/list', async (request, reply) => {
+    if (!partnerTokens.has(String(request.headers.token ?? ''))) return await reply.code(401).send(error('Unauthorised'))
+    const pageNo = Number(request.query.pageNo ?? 1)
+    const pageSize = Number(request.query.pageSize ?? 100)
+    if (!Number.isInteger(pageNo) || pageNo < 1 || !Number.isInteger(pageSize) || pageSize < 1) return await reply.code(400).send(error('Invalid pageNo or pageSize'))
+    const page = Object.entries(apps).slice((pageNo - 1) * pageSize, pageNo * pageSize)
+    return {
+      status: 'success',
+      partnerAppsList: page.map(([id, app], index) => ({ id, name: app.name, live: true, stopped: false, phone: `91981${String(index).padStart(7, '0')}`, createdOn: 1_700_000_000_000 }))
+    }
+  })
+
   const rotateToken = (appId: string): string => {
     apps[appId].token = `sk_${randomBytes(16).toString('hex')}`
     return apps[appId].token

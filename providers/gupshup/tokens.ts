@@ -14,7 +14,7 @@ import { quietObserver, type GatewayObserver } from '../../src/observer.js'
 import { guardedGet, refusalError, type CallGuard } from '../../src/upstream/guarded-call.js'
 import { recordUpstream, type CallContext } from '../../src/upstream-timing.js'
 import type { Budget } from '../../src/upstream/budget.js'
-import type { UpstreamHttp } from '../../src/upstream/http.js'
+import type { UpstreamHttp, UpstreamResponse } from '../../src/upstream/http.js'
 import { statusError } from '../../src/upstream/status-error.js'
 
 /** unknown_app: no token is configured, nor can one be had, for the app. */
@@ -75,6 +75,30 @@ export class GupshupTokens {
       })
     }
     return await token
+  }
+
+  /** Whether the gateway signs in as the partner (and can list the partner's apps). */
+  get hasPartner (): boolean {
+    return this.options.partner !== undefined
+  }
+
+  /** The apps GUPSHUP_APP_TOKENS names. */
+  configuredApps (): string[] {
+    return Object.keys(this.options.appTokens)
+  }
+
+  /**
+   * A partner call (the app list): the partner token in Gupshup's `token`
+   * header, under the partner's guard; a refused partner token signs in once more.
+   */
+  async partnerGet (path: string, report: string, context: CallContext, afterLogin = false): Promise<UpstreamResponse> {
+    const { http, tokenGuard } = this.options
+    const response = await guardedGet({ http, guard: tokenGuard, key: 'partner', path, headers: { token: await this.partner(context) }, report, context })
+    if (response.status === 401 && !afterLogin) {
+      this.partnerToken = undefined
+      return await this.partnerGet(path, report, context, true)
+    }
+    return response
   }
 
   /** Gupshup refused `token` for `appId`: forget it. True when a fresh one may be fetched. */

@@ -20,4 +20,6 @@ export interface CacheAnswer {
   ageSeconds: number
   /** Seconds the entry stays fresh (0 when stale). */
   freshSeconds: number
+  /** A fan-out's subjects left out (`X-Incomplete`); absent or 0 when complete. */
+  incomplete?: number
 }
