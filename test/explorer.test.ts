@@ -350,6 +350,7 @@ t.test('Apple: testers by name with their sessions, crashes and feedback, the la
   } else {
     t.match(await page.locator('#apple-builds').textContent(), /does not offer build usages/)
     t.comment('WAITING FOR ISSUE 11 (build-usages): the page says the route is absent')
+    process.stderr.write('\n*** usage explorer: the last builds are NOT TESTED, WAITING FOR /usage/apple/apps/{appId}/build-usages (issue 11) on main ***\n\n')
   }
   await screenshot(page, '08-apple')
   t.same(consoleErrors, [])

@@ -4,7 +4,7 @@
  * by app when several, the same numbers as a table, the totals, and the
  * CSV of exactly that request.
  */
-import { enumOf, hasParameter, Problem, type Directory, type Gateway, type Offer, type Point, type Report } from './api.js'
+import { enumOf, hasParameter, Problem, type CatalogRoute, type Directory, type Gateway, type Offer, type Point, type Report } from './api.js'
 import { barChart, colour, type Series } from './charts.js'
 import { rangeOf, today } from './dates.js'
 import {
@@ -80,9 +80,11 @@ export async function showGupshup (gateway: Gateway, offer: Offer): Promise<void
     const appId = chosen === '' ? ALL_APPS : chosen
     const days = range.value === 'custom' ? { from: from.value, to: to.value } : rangeOf(range.value)
     const query = { ...days, granularity: granularities.length === 0 ? undefined : granularity.value }
+    // Names beside ids where the route can give them (the apps' names from the usage rows).
+    const named = (route: CatalogRoute): Record<string, string | undefined> => ({ ...query, labels: hasParameter(route, 'labels') ? 'true' : undefined })
     const url = appId === ALL_APPS && fanOut !== undefined
-      ? gateway.url(fanOut.route, query)
-      : gateway.url(single.route.replace('{appId}', encodeURIComponent(appId)), query)
+      ? gateway.url(fanOut.route, named(fanOut))
+      : gateway.url(single.route.replace('{appId}', encodeURIComponent(appId)), named(single))
     inBackground(load(gateway, result, url, { names, unit: granularities.length === 0 ? 'day' : granularity.value }))
   }
 }
@@ -112,7 +114,7 @@ interface Rendered { names: Map<string, string>, unit: string, provenance: strin
 
 function render (result: HTMLElement, report: Report, context: Rendered): void {
   const appOf = (point: Point): string => point.dimensions.app ?? report.subject.id
-  const nameOf = (id: string): string => context.names.get(id) ?? report.labels?.app?.[id]?.name ?? id
+  const nameOf = (id: string): string => report.labels?.app?.[id]?.name ?? context.names.get(id) ?? id
   const apps = [...new Set(report.data.map(appOf))]
   const buckets = [...new Set(report.data.map((point) => point.start))].sort()
   const byBucket = new Map(report.data.map((point) => [`${appOf(point)} ${point.start}`, point]))
