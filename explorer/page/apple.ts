@@ -12,6 +12,8 @@ const PERIODS: Record<string, string> = { P7D: 'Last 7 days', P30D: 'Last 30 day
 /** Bars a person can still read; the table has every tester of the page. */
 const CHARTED_TESTERS = 20
 const LAST_BUILDS = 10
+/** One colour per metric on every chart of the panel. */
+const METRIC_COLOURS: Record<string, string> = { sessions: colour(0), crashes: colour(1), feedback: colour(2), installs: colour(4) }
 
 async function appField (gateway: Gateway, offer: Offer): Promise<void> {
   const field = byId('apple-app-field')
@@ -121,8 +123,8 @@ async function loadTesters (gateway: Gateway, route: CatalogRoute, appId: string
       ], ranked, ['Total', formatNumber(report.totals.sessions ?? 0), formatNumber(report.totals.crashes ?? 0), formatNumber(report.totals.feedback ?? 0)]),
       h('p', { class: 'links' }, jsonLink('Open the testers report’s JSON', meta.json)))
     if (report.data.length > 0) {
-      barChart(chart.canvas, charted.map(nameOf), ['sessions', 'crashes', 'feedback'].map((name, index) => ({
-        label: name[0].toUpperCase() + name.slice(1), values: charted.map((point) => point.metrics[name] ?? 0), colour: colour(index)
+      barChart(chart.canvas, charted.map(nameOf), ['sessions', 'crashes', 'feedback'].map((name) => ({
+        label: name[0].toUpperCase() + name.slice(1), values: charted.map((point) => point.metrics[name] ?? 0), colour: METRIC_COLOURS[name]
       })), { horizontal: true })
     }
   })
@@ -156,8 +158,8 @@ async function loadBuilds (gateway: Gateway, route: CatalogRoute | undefined, ap
       ], report.data),
       h('p', { class: 'links' }, jsonLink('Open the build usages report’s JSON', meta.json)))
     if (report.data.length > 0) {
-      barChart(chart.canvas, report.data.map(nameOf), ['installs', 'sessions', 'crashes'].map((name, index) => ({
-        label: name[0].toUpperCase() + name.slice(1), values: report.data.map((point) => point.metrics[name] ?? 0), colour: colour(index)
+      barChart(chart.canvas, report.data.map(nameOf), ['installs', 'sessions', 'crashes'].map((name) => ({
+        label: name[0].toUpperCase() + name.slice(1), values: report.data.map((point) => point.metrics[name] ?? 0), colour: METRIC_COLOURS[name]
       })))
     }
   })
