@@ -8,18 +8,18 @@
  * AUTH_FAILURES_PER_MINUTE in a row, the address gets 429s for the rest of
  * the minute, so guessing is slow, and counted.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { hash, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
 import { LRUCache } from 'lru-cache'
 import { Counter } from 'prom-client'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { ApiKey } from '../src/config.js'
 import { AuthThrottledError, UnauthorizedError } from '../src/errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** onRequest hook for routes that need a gateway API key. */
-    verifyApiKey: (request: FastifyRequest) => Promise<void>
+    /** onRequest hook for routes that need a gateway API key (callback style: no promise per request). */
+    verifyApiKey: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
   }
   interface FastifyRequest {
     /** The verified key's name; '' when the gateway has no keys (or before the check). */
@@ -27,7 +27,8 @@ declare module 'fastify' {
   }
 }
 
-const digest = (key: string): Buffer => createHash('sha256').update(key).digest()
+// One-shot hash (Node 20.12+): half the cost of a Hash object per request.
+const digest = (key: string): Buffer => hash('sha256', key, 'buffer')
 
 /** Failed key checks one client address may make in a row, within a minute of its first. */
 export const AUTH_FAILURES_PER_MINUTE = 10
@@ -57,21 +58,31 @@ export default fp<{ apiKeys: ApiKey[], now?: () => number }>(async function auth
     return error
   }
   fastify.decorateRequest('caller', '')
-  fastify.decorate('verifyApiKey', async (request: FastifyRequest) => {
+  /** The caller's name, or the error that refuses the request. */
+  const check = (request: FastifyRequest): string | Error => {
     const state = failures.get(request.ip)
     if (state !== undefined && state.count >= AUTH_FAILURES_PER_MINUTE) {
       failed?.inc({ outcome: 'throttled' })
-      throw new AuthThrottledError(Math.max(1, Math.ceil((state.since + FAILURE_WINDOW_MS - now()) / 1000)))
+      return new AuthThrottledError(Math.max(1, Math.ceil((state.since + FAILURE_WINDOW_MS - now()) / 1000)))
     }
     const key = presentedKey(request)
-    if (key === undefined) throw refuse(request, new UnauthorizedError('Send a gateway API key as `X-API-Key: <key>` or `Authorization: Bearer <key>`.'))
+    if (key === undefined) return refuse(request, new UnauthorizedError('Send a gateway API key as `X-API-Key: <key>` or `Authorization: Bearer <key>`.'))
     const presented = digest(key)
     let caller = ''
     // Every key is compared, matched or not, so the time taken says nothing about which matched.
     for (const entry of known) if (timingSafeEqual(presented, entry.digest) && caller === '') caller = entry.name
-    if (caller === '') throw refuse(request, new UnauthorizedError('The API key is not valid for this gateway.'))
+    if (caller === '') return refuse(request, new UnauthorizedError('The API key is not valid for this gateway.'))
     // A valid key ends the run of failures.
     if (state !== undefined) failures.delete(request.ip)
+    return caller
+  }
+  fastify.decorate('verifyApiKey', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const caller = check(request)
+    if (typeof caller !== 'string') {
+      done(caller)
+      return
+    }
     request.caller = caller
+    done()
   })
 }, { name: 'auth' })

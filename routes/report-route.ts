@@ -3,7 +3,7 @@
  * errors, examples) and its handler: validate (by schema), ask the usage
  * service, reply with caching headers.
  */
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type TObject } from 'typebox'
 import { etagOf } from '../src/cache/report-cache.js'
@@ -51,7 +51,7 @@ export function exampleReport (endpoint: ReportEndpoint, subjectId: string): Usa
   return {
     provider: endpoint.provider,
     report: endpoint.report,
-    subject: { type: endpoint.subject.type, id: endpoint.fanOut === undefined ? subjectId : endpoint.provider },
+    subject: { type: endpoint.subject.type, id: endpoint.fanOut === undefined || endpoint.subject.param !== '' ? subjectId : endpoint.provider },
     units: unitsOf(endpoint.metrics, 'USD'),
     data,
     totals: totalsOf(data, (name) => additive.get(name) ?? false, endpoint.provider),
@@ -177,19 +177,31 @@ const OTHER_METHODS = ['DELETE', 'OPTIONS', 'PATCH', 'POST', 'PUT']
  * not reported as the parameter it meant being missing. Then the row's lenient
  * spellings (`month=1`) are put in the schema's form.
  */
-function queryChecker (endpoint: EndpointRow, querystring: TObject): (request: FastifyRequest) => Promise<void> {
+function queryChecker (endpoint: EndpointRow, querystring: TObject): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
   const known = Object.keys(querystring.properties)
-  return async (request) => {
+  // Callback style: a hook on every request, without a promise.
+  return (request, _reply, done) => {
     const query = request.query as Record<string, unknown>
-    for (const [name, value] of Object.entries(query)) {
+    for (const name in query) {
+      const value = query[name]
       if (!known.includes(name)) {
         const near = closestName(name, known)
         const hint = near === undefined ? known.length === 0 ? ' (it takes none)' : ` (it has ${known.map((k) => `'${k}'`).join(', ')})` : ` (did you mean '${near}'?)`
-        throw new InvalidParameterError(name, `The query parameter '${name}' is not a parameter of this route${hint}.`)
+        done(new InvalidParameterError(name, `The query parameter '${name}' is not a parameter of this route${hint}.`))
+        return
       }
-      if (Array.isArray(value)) throw new InvalidParameterError(name, `The query parameter '${name}' was given ${value.length} times; give it once.`)
+      if (Array.isArray(value)) {
+        done(new InvalidParameterError(name, `The query parameter '${name}' was given ${value.length} times; give it once.`))
+        return
+      }
     }
-    endpoint.normalize?.(query)
+    try {
+      endpoint.normalize?.(query)
+    } catch (error) {
+      done(error as Error)
+      return
+    }
+    done()
   }
 }
 
@@ -250,7 +262,7 @@ export function reportRoutes (endpoints: readonly ReportEndpoint[], directories:
       serve(endpoint, reportRouteDocs(endpoint, directories), withLabelsParam(endpoint.querystring), async (id, { labels, ...query }, request) => {
         const context = callContextOf(request)
         // A fan-out's subject is its provider; the subjects it covers are in its query.
-        const subject = endpoint.fanOut === undefined ? id : endpoint.provider
+        const subject = endpoint.fanOut === undefined || endpoint.subject.param !== '' ? id : endpoint.provider
         const answer = await fastify.usage.report(endpoint, subject, query as QueryValues, { forceRefresh: wantsFreshCopy(request), context })
         return { answer: labels === true ? await labelled(fastify, answer, context) : answer }
       })

@@ -62,10 +62,17 @@ export interface EndpointRow {
 export interface FanOut {
   /** The per-subject row each subject's report comes from (its days and caches). */
   over: ReportEndpoint
-  /** The query parameter listing subject ids, comma-separated (without it: every subject the source knows). */
-  param: string
+  /** The query parameter listing subject ids, comma-separated (without it: every subject of the provider's directory). */
+  param?: string
+  /**
+   * Or: the subjects are the first `query[count]` items (newest first) of the
+   * directory `directory` of the route's own subject, named in `labels`.
+   */
+  fromDirectory?: { directory: string, count: string, defaultCount: number }
   /** The dimension each point carries its subject's id under. */
   dimension: string
+  /** Each subject's points summed into one point (its totals, from the earliest start to the latest end). */
+  onePointPerSubject?: true
   /** Most subjects one request may name. */
   maxSubjects: number
   /** Most subjects fetched at once. */

@@ -108,6 +108,13 @@ function outcomeOf (outcomes: Iterable<CacheOutcome>): CacheOutcome {
   return all.has('MISS') ? 'MISS' : all.has('STALE') ? 'STALE' : 'HIT'
 }
 
+/** A report's points as one: its totals, from its earliest start to its latest end. */
+function onePointOf (report: UsageReport, dimensions: Record<string, string>): UsagePoint {
+  const starts = report.data.map((point) => point.start).sort()
+  const ends = report.data.map((point) => point.end).sort()
+  return { start: starts[0], end: ends[ends.length - 1], dimensions, metrics: report.totals }
+}
+
 export class UsageService {
   private readonly cache: ReportCache
   private readonly days: DayCache
@@ -178,7 +185,7 @@ export class UsageService {
   }
 
   async report (endpoint: ReportEndpoint, id: string, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
-    if (endpoint.fanOut !== undefined) return await this.fanOutReport(endpoint, endpoint.fanOut, query, request)
+    if (endpoint.fanOut !== undefined) return await this.fanOutReport(endpoint, endpoint.fanOut, id, query, request)
     const { granularity, rest } = splitGranularity(endpoint, query)
     const answer = await this.subjectReport(endpoint, id, rest, request, granularity)
     return granularity === undefined || endpoint.cache.daily === true ? answer : this.bucketed(endpoint, rest, granularity, answer)
@@ -236,14 +243,23 @@ export class UsageService {
    * cached: a retry asks only the parts its caches lack); with `strict`, or
    * when every subject fails, the first failure is the answer.
    */
-  private async fanOutReport (endpoint: ReportEndpoint, fanOut: FanOut, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
-    const { over, param, dimension, maxSubjects, concurrency } = fanOut
+  private async fanOutReport (endpoint: ReportEndpoint, fanOut: FanOut, subjectId: string, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
+    const { over, param = fanOut.fromDirectory?.count ?? '', dimension, maxSubjects, concurrency, fromDirectory } = fanOut
     const source = this.sources[endpoint.provider]
     if (source === undefined) throw new ProviderNotConfiguredError(endpoint.provider)
     const named = query[param]
-    const ids = typeof named === 'string'
-      ? [...new Set(named.split(',').filter((id) => id !== ''))]
-      : await this.everySubject(endpoint.provider, over.subject.type, request.context)
+    let names: Record<string, Label> | undefined
+    let ids: string[]
+    if (fromDirectory !== undefined) {
+      const count = Number(query[fromDirectory.count] ?? fromDirectory.defaultCount)
+      const items = (await this.directory(endpoint.provider, fromDirectory.directory, subjectId, {}, request.context)).slice(0, count)
+      ids = items.map((item) => item.id)
+      names = Object.fromEntries(items.map((item) => [item.id, { name: item.name }]))
+    } else {
+      ids = typeof named === 'string'
+        ? [...new Set(named.split(',').filter((id) => id !== ''))]
+        : await this.everySubject(endpoint.provider, over.subject.type, request.context)
+    }
     if (ids.length > maxSubjects) throw new InvalidParameterError(param, `The query parameter '${param}' names ${ids.length} subjects; at most ${maxSubjects}.`)
     for (const id of ids) {
       try {
@@ -292,18 +308,24 @@ export class UsageService {
         }
         if (held === undefined || held === NO_CURRENCY) units[name] = unit
       }
-      for (const point of report.data) data.push({ ...point, dimensions: { ...point.dimensions, [dimension]: id } })
+      if (fanOut.onePointPerSubject === true) {
+        if (report.data.length > 0) data.push(onePointOf(report, { [dimension]: id }))
+      } else {
+        for (const point of report.data) data.push({ ...point, dimensions: { ...point.dimensions, [dimension]: id } })
+      }
     }
     const additive = new Map(over.metrics.map((def) => [def.name, def.additive]))
     const report: UsageReport = {
       provider: endpoint.provider,
       report: endpoint.report,
-      subject: { type: endpoint.subject.type, id: endpoint.provider },
+      subject: { type: endpoint.subject.type, id: subjectId },
       units,
       data,
       totals: totalsOf(data, (name) => additive.get(name) ?? guessMetric(name).additive, endpoint.provider),
       paging: { total: data.length, limit: null, next: null },
-      ...(incomplete.length > 0 ? { incomplete } : {})
+      ...(incomplete.length > 0 ? { incomplete } : {}),
+      // Subjects taken from a directory are named as it names them.
+      ...(names === undefined ? {} : { labels: { [dimension]: names } })
     }
     const body = JSON.stringify(report)
     const ageSeconds = Math.max(0, ...answers.map((answer) => answer.ageSeconds))

@@ -26,7 +26,7 @@ t.test('Swagger walkthrough: every report operation, executed with its examples 
   const { app } = await simulatedGateway(t)
   const spec = (await app.inject('/openapi.json')).json<Spec>()
   const reports = Object.entries(spec.paths).filter(([path]) => path.startsWith('/usage/'))
-  t.equal(reports.length, 13, 'every report and directory route is in the spec once (no trailing-slash twins)')
+  t.equal(reports.length, 14, 'every report and directory route is in the spec once (no trailing-slash twins)')
   for (const [path, operations] of reports) {
     t.same(Object.keys(operations), ['get'], `${path}: only GET is listed`)
     const parameters = operations.get.parameters ?? []

@@ -1,4 +1,7 @@
 import t from 'tap'
+import Fastify from 'fastify'
+import { serverOptions } from '../app/app.js'
+import { loadConfig } from '../providers/index.js'
 import { APPLE_BUILD, GUPSHUP_APP, GUPSHUP_TOKEN, JSON_HEADERS, fixture, mockedGateway } from './helpers.js'
 
 const API_KEY = 'gateway-key-SECRET-0123456789'
@@ -72,4 +75,22 @@ t.test('the logger redacts credentials wherever a log line would carry them', as
   t.match(line, /"accept":"application\/json"/, 'the rest of the line stays')
   // Fastify's request serializer keeps no headers at all; the rest are censored in place.
   t.equal(line.match(/\[redacted\]/g)?.length, 7)
+})
+
+t.test('lines logged for a request carry its id, and are still redacted', async (t) => {
+  const lines: string[] = []
+  const app = Fastify(serverOptions(loadConfig({}), { write: (line) => { lines.push(line) } }))
+  t.teardown(async () => { await app.close() })
+  app.get('/x', async (request) => {
+    request.log.info({ token: 'SECRET-1', upstream: { apiKey: 'SECRET-2' }, kept: 1 }, 'handler line')
+    request.log.child({ step: 2 }).warn({ password: 'SECRET-3' }, 'grandchild line')
+    return 'ok'
+  })
+  await app.inject({ url: '/x', headers: { 'x-request-id': 'caller-id-7' } })
+  await app.inject({ url: '/x', headers: { 'x-request-id': 'not "plain"' } })
+  const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>)
+  t.match(logged[0], { requestId: 'caller-id-7', msg: 'handler line', kept: 1, token: '[redacted]', upstream: { apiKey: '[redacted]' } })
+  t.match(logged[1], { requestId: 'caller-id-7', step: 2, msg: 'grandchild line', password: '[redacted]' })
+  t.match(logged[2], { requestId: /^[\w-]{36}$/, msg: 'handler line' }, 'an id that is not a plain token is replaced, and bound')
+  t.notMatch(lines.join('\n'), /SECRET-/)
 })

@@ -9,7 +9,8 @@ const SERVER = new URL('../app/server.ts', import.meta.url).pathname
 /** Runs app/server.ts as `npm start` would (through tap's TypeScript loader). */
 function startServer (env: Record<string, string>): ReturnType<typeof spawn> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(APPLE_|GUPSHUP_|GATEWAY_|NODE_ENV|PORT|HOST)/.test(name)))
-  return spawn(process.execPath, [...process.execArgv, SERVER], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  // No load-balancer drain here (test/shutdown.test.ts covers it): SIGTERM goes straight to the grace.
+  return spawn(process.execPath, [...process.execArgv, SERVER], { env: { SHUTDOWN_DRAIN_MS: '0', ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
 }
 
 async function output (child: ReturnType<typeof spawn>): Promise<{ code: number | null, stdout: string, stderr: string }> {

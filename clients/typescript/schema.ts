@@ -164,6 +164,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/usage/apple/apps/{appId}/build-usages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * TestFlight usage of an app's most recent builds: one point per build (installs, crashes, sessions, invites, feedback), newest first, with the builds' names.
+         * @description Upstream: `GET /v1/builds/{id}/metrics/betaBuildUsages`. Not cached whole: each build's part comes from its own report's cache (`/usage/apple/builds/{buildId}`), at most 4 fetched at once, so a retry asks the upstream only for what is missing. `X-Cache` is `HIT` only when every part was. When some builds fail, the answer is still 200, with the others and `incomplete` (and `X-Incomplete: <count>`); `strict=true` makes any failure the answer, as does every build failing (the first failure's problem). Send `Cache-Control: no-cache` to force a refresh, `If-None-Match` to revalidate.
+         */
+        get: operations["appleAppsBuildUsages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/usage/apple/apps/{appId}/beta-testers": {
         parameters: {
             query?: never;
@@ -652,6 +672,202 @@ export interface operations {
                     /**
                      * @example start,end,installs,crashes,sessions,invites,feedback
                      *     2024-01-10,2025-01-10,3,5,7,9,11
+                     */
+                    "text/csv": string;
+                };
+            };
+            /** @description Not modified: the `If-None-Match` tag is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_parameter`: A parameter is invalid; `parameter` names it. `too_many_pages`: `all=true` would follow more than MAX_PAGES upstream pages. `upstream_bad_request`: The upstream rejected the request (`parameter` names what it blamed, when it said). `body_not_allowed`: The request has a body; every route is a GET. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:invalid_parameter",
+                     *       "title": "Invalid parameter",
+                     *       "status": 400,
+                     *       "detail": "The query parameter 'limit' must be at most 200.",
+                     *       "code": "invalid_parameter",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized`: No valid gateway API key (only when the gateway has keys). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The API key is not valid for this gateway.",
+                     *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: The upstream has no such subject (or the credential cannot see it), or no route has this path. `unknown_app`: No credential is configured (or can be had) for this app. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:not_found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "apple has no build 'ace4f47a-0000' (or this API key cannot see it).",
+                     *       "code": "not_found",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_rate_limited`: The upstream budget is spent (or a 429 back-off holds) and nothing stale is cached; `Retry-After` says when to retry. `rate_limited`: This caller's inbound limit is reached; `Retry-After` says when to retry. `caller_upstream_share`: This caller has spent its share (UPSTREAM_SHARE_PER_CALLER) of a contended upstream budget; cached reports still answer; `Retry-After` says when to retry. `auth_throttled`: Too many requests from this address had no valid API key; `Retry-After` says when to retry. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_rate_limited",
+                     *       "title": "Upstream rate limit reached",
+                     *       "status": 429,
+                     *       "detail": "gupshup call budget of this credential is spent (the gateway never exceeds the upstream's limit); retry after 42 s.",
+                     *       "code": "upstream_rate_limited",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_error`: The upstream failed (5xx, a network error, an unexpected status). `upstream_invalid_response`: The upstream sent a body the gateway cannot read. `report_too_large`: The upstream report is larger than the cache bound (CACHE_MAX_BYTES); ask for less. `upstream_unauthorized`: The upstream refused the gateway's own credentials: an operator must act. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_error",
+                     *       "title": "Upstream error",
+                     *       "status": 502,
+                     *       "detail": "apple answered 503: Service Unavailable",
+                     *       "code": "upstream_error",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `provider_not_configured`: The gateway has no credentials for this provider. `upstream_busy`: Too many calls already wait for the upstream (APPLE_MAX_PENDING); `Retry-After` says when to retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:provider_not_configured",
+                     *       "title": "Provider not configured",
+                     *       "status": 503,
+                     *       "detail": "This gateway has no credentials for apple; see the configuration section of the README.",
+                     *       "code": "provider_not_configured",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_timeout`: The upstream did not answer within UPSTREAM_TIMEOUT_MS. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:upstream_timeout",
+                     *       "title": "Upstream timeout",
+                     *       "status": 504,
+                     *       "detail": "gupshup did not answer within 10000 ms.",
+                     *       "code": "upstream_timeout",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    appleAppsBuildUsages: {
+        parameters: {
+            query?: {
+                /**
+                 * @description How many of the app's most recent builds (1 to 50; 10 when absent).
+                 * @example 10
+                 */
+                last?: number;
+                /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
+                labels?: boolean;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The app resource id (from App Store Connect).
+                 * @example 6447306070
+                 */
+                appId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The normalized report. */
+            200: {
+                headers: {
+                    /** @description Whether the cache answered. */
+                    "x-cache"?: "HIT" | "MISS" | "STALE";
+                    /** @description Strong validator of the body. */
+                    etag?: string;
+                    /** @description Seconds since the report was fetched upstream. */
+                    age?: number;
+                    /** @description `private, max-age=N`: N seconds of freshness left. */
+                    "cache-control"?: string;
+                    /** @description How many subjects `incomplete` lists (absent when none). */
+                    "x-incomplete"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                    /**
+                     * @example start,end,build,installs,crashes,sessions,invites,feedback
+                     *     2024-01-10,2025-01-10,6447306070,3,5,7,9,11
                      */
                     "text/csv": string;
                 };

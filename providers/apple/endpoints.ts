@@ -4,7 +4,7 @@
 import { rowOf, type ReportEndpoint } from '../../src/endpoint.js'
 import { metric } from '../../src/report.js'
 import {
-  APP_EXAMPLE, appParams, BUILD_EXAMPLE, buildParams, GROUP_EXAMPLE, groupParams, noQuery, pageQuery,
+  APP_EXAMPLE, appParams, BUILD_EXAMPLE, buildParams, buildUsagesQuery, MAX_LAST_BUILDS, GROUP_EXAMPLE, groupParams, noQuery, pageQuery,
   TESTER_EXAMPLE, testerAppQuery, testerParams, testerQuery
 } from './params.js'
 
@@ -45,30 +45,56 @@ function testerUsagesOf (fields: Pick<AppleEndpoint, 'key' | 'route' | 'summary'
   })
 }
 
+/** One build's usage: the report of its betaBuildUsages. */
+const buildUsages = row({
+  provider: 'apple',
+  key: 'apple.builds.betaBuildUsages',
+  report: 'betaBuildUsages',
+  route: '/usage/apple/builds/:buildId',
+  summary: 'TestFlight usage of one build: installs, crashes, sessions, invites and feedback.',
+  subject: { type: 'build', param: 'buildId' },
+  params: buildParams,
+  querystring: noQuery,
+  exampleId: BUILD_EXAMPLE,
+  upstreamPath: '/v1/builds/{id}/metrics/betaBuildUsages',
+  query: {},
+  paged: false,
+  dimensions: {},
+  metrics: [
+    metric('installCount', 'installs'),
+    metric('crashCount', 'crashes'),
+    metric('sessionCount', 'sessions'),
+    metric('inviteCount', 'invites'),
+    metric('feedbackCount', 'feedback')
+  ],
+  cache
+})
+
+/** An app's last builds, one point per build (its usage summed), newest first, named as the builds directory names them. */
+const appBuildUsages = row({
+  ...buildUsages,
+  key: 'apple.apps.buildUsages',
+  route: '/usage/apple/apps/:appId/build-usages',
+  summary: "TestFlight usage of an app's most recent builds: one point per build (installs, crashes, sessions, invites, feedback), newest first, with the builds' names.",
+  subject: { type: 'app', param: 'appId' },
+  params: appParams,
+  querystring: buildUsagesQuery,
+  query: { last: null },
+  exampleId: APP_EXAMPLE,
+  // Each build's report comes from its own cache; Apple's budget is per key, so a few at once.
+  fanOut: {
+    over: buildUsages,
+    fromDirectory: { directory: 'builds', count: 'last', defaultCount: 10 },
+    dimension: 'build',
+    onePointPerSubject: true,
+    maxSubjects: MAX_LAST_BUILDS,
+    concurrency: 4
+  }
+})
+
 export const appleEndpoints: AppleEndpoint[] = [
-  row({
-    provider: 'apple',
-    key: 'apple.builds.betaBuildUsages',
-    report: 'betaBuildUsages',
-    route: '/usage/apple/builds/:buildId',
-    summary: 'TestFlight usage of one build: installs, crashes, sessions, invites and feedback.',
-    subject: { type: 'build', param: 'buildId' },
-    params: buildParams,
-    querystring: noQuery,
-    exampleId: BUILD_EXAMPLE,
-    upstreamPath: '/v1/builds/{id}/metrics/betaBuildUsages',
-    query: {},
-    paged: false,
-    dimensions: {},
-    metrics: [
-      metric('installCount', 'installs'),
-      metric('crashCount', 'crashes'),
-      metric('sessionCount', 'sessions'),
-      metric('inviteCount', 'invites'),
-      metric('feedbackCount', 'feedback')
-    ],
-    cache
-  }),
+  buildUsages,
+  appBuildUsages,
   testerUsagesOf({
     key: 'apple.apps.betaTesterUsages',
     route: '/usage/apple/apps/:appId/beta-testers',

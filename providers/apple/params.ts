@@ -46,3 +46,11 @@ export const buildsQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'Builds per page (50 when absent).' })),
   cursor: Type.Optional(Cursor)
 }, { additionalProperties: false })
+
+/** Most builds one build-usages request covers. */
+export const MAX_LAST_BUILDS = 50
+
+/** An app's most recent builds. */
+export const buildUsagesQuery = Type.Object({
+  last: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LAST_BUILDS, default: 10, description: 'How many of the app\'s most recent builds (1 to 50; 10 when absent).', examples: [10] }))
+}, { additionalProperties: false })
