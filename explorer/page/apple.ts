@@ -140,12 +140,13 @@ async function loadBuilds (gateway: Gateway, route: CatalogRoute | undefined, ap
   await fetched(gateway, result, url, (report, meta) => {
     const buildOf = (point: Point): string => point.dimensions.build ?? ''
     const nameOf = (point: Point): string => labelOf(report, 'build', buildOf(point), `Build ${buildOf(point).slice(0, 8)}`)
-    const chart = chartFigure(`The last ${report.data.length} builds`,
-      `Bar chart of installs, sessions and crashes for the app's last ${report.data.length} builds, newest first. The table below has the numbers.`)
+    const count = report.data.length === 1 ? 'build' : `${report.data.length} builds`
+    const chart = chartFigure(`The last ${count}`,
+      `Bar chart of installs, sessions and crashes for the app's last ${count}, newest first. The table below has the numbers.`)
     const metric = (name: string) => (point: Point): string => formatNumber(point.metrics[name])
     fill(result,
-      h('h3', {}, `Builds: the last ${report.data.length}, newest first`),
-      h('p', { role: 'status', class: 'visually-hidden' }, `Showing the last ${report.data.length} builds.`),
+      h('h3', {}, `Builds: the last ${count}, newest first`),
+      h('p', { role: 'status', class: 'visually-hidden' }, `Showing the last ${count}.`),
       h('p', { class: 'provenance' }, meta.provenance),
       namesNotice(report),
       report.incomplete === undefined || report.incomplete.length === 0 ? null : incompleteNotice(report.incomplete, (id) => `Build ${id}`),
