@@ -13,7 +13,8 @@ COPY plugins ./plugins
 COPY routes ./routes
 COPY app ./app
 COPY scripts ./scripts
-RUN npx tsc -p tsconfig.json
+COPY explorer ./explorer
+RUN npx tsc -p tsconfig.json && node dist/explorer/build.js
 
 FROM node:24-slim AS deps
 WORKDIR /app

@@ -11,6 +11,7 @@ import fp from 'fastify-plugin'
 import type { Dispatcher } from 'undici'
 import auth from '../plugins/auth.js'
 import errorHandler, { sendProblem } from '../plugins/error-handler.js'
+import explorer from '../plugins/explorer.js'
 import gracefulClose from '../plugins/graceful-close.js'
 import metrics from '../plugins/metrics.js'
 import redis from '../plugins/redis.js'
@@ -143,6 +144,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(requestLog)
   await fastify.register(swagger, { publicBaseUrl: options.config.publicBaseUrl, providers })
   await fastify.register(swaggerUi, { prefix: options.config.routePrefix })
+  await fastify.register(explorer, { routePrefix: options.config.routePrefix, apiKeyRequired: options.config.apiKeys.length > 0 })
   await fastify.register(auth, { apiKeys: options.config.apiKeys })
   await fastify.register(redis, { url: options.config.redisUrl })
   await fastify.register(usage, { ...options, providers })
