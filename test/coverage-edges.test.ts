@@ -158,3 +158,68 @@ t.test('Gupshup app names with partner sign-in: looked up in the partner list; a
   t.equal(named.json().labelsIncomplete, false)
   t.same(named.json().labels.app, { [GUPSHUP_APP]: { name: 'Acme WhatsApp' } })
 })
+
+t.test('Gupshup partner sign-in failing: a 502 problem each time, never the secret; signed in again on the next request', async (t) => {
+  const { app, gupshup, rawLogs } = await mockedGateway(t, { env: PARTNER_ENV })
+  gupshup.intercept({ path: '/partner/account/login', method: 'POST' }).reply(500, { status: 'error', message: 'internal' }, { headers: JSON_HEADERS })
+  const down = await app.inject('/usage/gupshup/apps')
+  t.equal(down.statusCode, 502)
+  t.equal(down.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.equal(down.json().provider, 'gupshup')
+
+  gupshup.intercept({ path: '/partner/account/login', method: 'POST' }).reply(200, { status: 'success' }, { headers: JSON_HEADERS })
+  const odd = await app.inject('/usage/gupshup/apps')
+  t.equal(odd.statusCode, 502)
+  t.equal(odd.json().code, 'upstream_invalid_response', 'a login answer without a token')
+
+  gupshup.intercept({ path: '/partner/account/login', method: 'POST' }).reply(200, { token: 'partner-token' }, { headers: JSON_HEADERS })
+  gupshup.intercept({ path: '/partner/app/list?pageSize=100&pageNo=1', method: 'GET' })
+    .reply(200, { status: 'success', partnerAppsList: [{ id: 'app-1', name: 'One', live: true, stopped: false }] }, { headers: JSON_HEADERS })
+  t.equal((await app.inject('/usage/gupshup/apps')).statusCode, 200, 'a failed sign-in is not kept')
+  t.notOk([down.body, odd.body, ...rawLogs].join('\n').includes('s3cret'), 'the partner secret is in no answer or log line')
+})
+
+t.test('Gupshup app tokens with partner sign-in: a token answer without a token is a 502; an app the partner lacks is a 404, remembered', async (t) => {
+  const { app, gupshup } = await mockedGateway(t, { env: PARTNER_ENV })
+  const OTHER_APP = '0f6e2b6c-9d4b-4a7e-8c55-3a3f0f3c2b11'
+  gupshup.intercept({ path: '/partner/account/login', method: 'POST' }).reply(200, { token: 'partner-token' }, { headers: JSON_HEADERS }).persist()
+  gupshup.intercept({ path: `/partner/app/${GUPSHUP_APP}/token/`, method: 'GET' }).reply(200, { status: 'success', token: {} }, { headers: JSON_HEADERS })
+  const odd = await app.inject(`/usage/gupshup/apps/${GUPSHUP_APP}?from=2024-01-01&to=2024-01-02`)
+  t.equal(odd.statusCode, 502)
+  t.equal(odd.json().code, 'upstream_invalid_response')
+
+  gupshup.intercept({ path: `/partner/app/${OTHER_APP}/token/`, method: 'GET' }).reply(404, { status: 'error', message: 'app not found' }, { headers: JSON_HEADERS })
+  const unknown = await app.inject(`/usage/gupshup/apps/${OTHER_APP}?from=2024-01-01&to=2024-01-02`)
+  t.equal(unknown.statusCode, 404)
+  t.equal(unknown.json().code, 'unknown_app')
+  t.equal(unknown.json().parameter, 'appId')
+  // No interceptor is left for this app: a second token fetch would fail as a 5xx, not answer 404.
+  const again = await app.inject(`/usage/gupshup/apps/${OTHER_APP}?from=2024-02-01&to=2024-02-02`)
+  t.equal(again.statusCode, 404, 'remembered as unknown, without asking Gupshup again')
+  t.equal(again.json().code, 'unknown_app')
+})
+
+t.test('Gupshup partner list of more than a page: a name on the second page is found, and the directory holds both pages', async (t) => {
+  const { app, gupshup } = await mockedGateway(t, { env: PARTNER_ENV })
+  gupshup.intercept({ path: '/partner/account/login', method: 'POST' }).reply(200, { token: 'partner-token' }, { headers: JSON_HEADERS }).persist()
+  gupshup.intercept({ path: `/partner/app/${GUPSHUP_APP}/token/`, method: 'GET' })
+    .reply(200, { status: 'success', token: { token: 'app-token' } }, { headers: JSON_HEADERS })
+  gupshup.intercept({ path: (path: string) => path.startsWith(`/partner/app/${GUPSHUP_APP}/usage`), method: 'GET' })
+    .reply(200, { status: 'success', partnerAppUsageList: [] }, { headers: JSON_HEADERS }).persist()
+  const firstPage = Array.from({ length: 100 }, (_, index) => ({ id: `app-${index}`, name: `App ${index}`, live: true, stopped: false }))
+  gupshup.intercept({ path: '/partner/app/list?pageSize=100&pageNo=1', method: 'GET' })
+    .reply(200, { status: 'success', partnerAppsList: firstPage }, { headers: JSON_HEADERS }).times(2)
+  gupshup.intercept({ path: '/partner/app/list?pageSize=100&pageNo=2', method: 'GET' })
+    .reply(200, { status: 'success', partnerAppsList: [{ id: GUPSHUP_APP, name: 'Acme WhatsApp', live: true, stopped: false }] }, { headers: JSON_HEADERS }).times(2)
+
+  const report = await app.inject(`/usage/gupshup/apps/${GUPSHUP_APP}?from=2024-01-01&to=2024-01-02&labels=true`)
+  t.equal(report.statusCode, 200)
+  t.equal(report.json().labelsIncomplete, false)
+  t.same(report.json().labels.app, { [GUPSHUP_APP]: { name: 'Acme WhatsApp' } })
+
+  // The directory reads every page of the list: a full page means there may be another.
+  const directory = await app.inject('/usage/gupshup/apps')
+  t.equal(directory.statusCode, 200)
+  t.equal(directory.json().items.length, 101)
+  t.same(directory.json().items.at(-1), { type: 'app', id: GUPSHUP_APP, name: 'Acme WhatsApp', attributes: { live: true, stopped: false } })
+})
