@@ -118,10 +118,13 @@ t.test('Gupshup partner token refused mid-life: the gateway signs in once more a
   gupshup.intercept({ path: '/partner/app/list?pageSize=100&pageNo=1', method: 'GET', headers: { token: 'partner-old' } })
     .reply(401, { status: 'error', message: 'Unauthorised' }, { headers: JSON_HEADERS })
   gupshup.intercept({ path: '/partner/app/list?pageSize=100&pageNo=1', method: 'GET', headers: { token: 'partner-new' } })
-    .reply(200, { status: 'success', partnerAppsList: [{ id: 'app-1', name: 'One', live: true, stopped: false }] }, { headers: JSON_HEADERS })
+    .reply(200, { status: 'success', partnerAppsList: [{ id: 'app-1', name: 'One', live: true, stopped: false }, { id: 'app-2' }] }, { headers: JSON_HEADERS })
   const res = await app.inject('/usage/gupshup/apps')
   t.equal(res.statusCode, 200)
-  t.same(res.json().items, [{ type: 'app', id: 'app-1', name: 'One', attributes: { live: true, stopped: false } }])
+  t.same(res.json().items, [
+    { type: 'app', id: 'app-1', name: 'One', attributes: { live: true, stopped: false } },
+    { type: 'app', id: 'app-2', name: null, attributes: { live: null, stopped: null } }
+  ], 'an app listed without a name or state: null where Gupshup does not say')
 })
 
 t.test('Gupshup partner list refused twice: a 502 naming the partner token, no secret in it', async (t) => {
