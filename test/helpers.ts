@@ -145,3 +145,12 @@ export async function appleEnv (baseUrl: string): Promise<Record<string, string>
   const { privateKeyPem } = await appleKeyPair()
   return { APPLE_KEY_ID: 'K1', APPLE_ISSUER_ID: 'I1', APPLE_PRIVATE_KEY: privateKeyPem, APPLE_BASE_URL: baseUrl }
 }
+
+/** A TCP port free on loopback right now (for a server the test starts, such as redis-server). */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}

@@ -5,22 +5,13 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { addDays } from '../src/days.js'
 import { loadConfig } from '../providers/index.js'
-import { GUPSHUP_APP, gateway, simulatedConfig, startSims } from './helpers.js'
+import { GUPSHUP_APP, freePort, gateway, simulatedConfig, startSims } from './helpers.js'
 
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 async function startRedis (port: number): Promise<{ child: ChildProcess, admin: Redis }> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })

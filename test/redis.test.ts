@@ -1,24 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { addDays } from '../src/days.js'
 import { loadConfig } from '../providers/index.js'
-import { GUPSHUP_APP, gateway, simulatedConfig, startSims } from './helpers.js'
+import { GUPSHUP_APP, freePort, gateway, simulatedConfig, startSims } from './helpers.js'
 
 // A real redis-server, started on a free port. .ci/run installs Debian's package.
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0
 if (!hasRedis) {
   process.stderr.write('\n*** redis-server is not on the PATH: the shared-tier tests are SKIPPED (apt-get install redis-server) ***\n\n')
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 async function startRedis (port: number): Promise<ChildProcess> {
