@@ -9,6 +9,7 @@ import { pino } from 'pino'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Dispatcher } from 'undici'
+import accountsReload from '../plugins/accounts-reload.js'
 import auth from '../plugins/auth.js'
 import errorHandler, { sendProblem } from '../plugins/error-handler.js'
 import explorer from '../plugins/explorer.js'
@@ -25,7 +26,8 @@ import { providers as registry } from '../providers/index.js'
 import catalogRoutes from '../routes/catalog.js'
 import operationsRoutes from '../routes/operations.js'
 import { reportRoutes } from '../routes/report-route.js'
-import type { Config } from '../src/config.js'
+import { KeyRing } from '../src/accounts/key-ring.js'
+import type { Config, Env } from '../src/config.js'
 import { ERRORS, type ErrorCode } from '../src/errors.js'
 import type { Provider } from '../src/provider.js'
 import { problemType } from '../src/problem.js'
@@ -40,6 +42,8 @@ export interface AppOptions {
   now?: () => number
   /** Providers answered by the built-in simulators (demo mode). */
   simulated?: readonly string[]
+  /** Where ACCOUNTS_FILE's `…Env` fields are read on reload (process.env unless given). */
+  env?: Env
 }
 
 /** Log fields that would carry a secret, at the top level or one object down. */
@@ -145,13 +149,15 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
   await fastify.register(swagger, { publicBaseUrl: options.config.publicBaseUrl, providers })
   await fastify.register(swaggerUi, { prefix: options.config.routePrefix })
   await fastify.register(explorer, { routePrefix: options.config.routePrefix, apiKeyRequired: options.config.apiKeys.length > 0 })
-  await fastify.register(auth, { apiKeys: options.config.apiKeys })
+  const keys = new KeyRing(options.config.apiKeys)
+  await fastify.register(auth, { keys })
   await fastify.register(redis, { url: options.config.redisUrl })
   await fastify.register(usage, { ...options, providers })
+  await fastify.register(accountsReload, { config: options.config, providers, keys, env: options.env ?? process.env })
   await fastify.register(reportReply)
   await fastify.register(operationsRoutes, { prefix: options.config.routePrefix, config: options.config })
   await fastify.register(async function usageRoutes (scope) {
-    if (options.config.apiKeys.length > 0) scope.addHook('onRequest', scope.verifyApiKey)
+    if (!options.config.authDisabled) scope.addHook('onRequest', scope.verifyApiKey)
     // Registered in this scope, it limits /usage only: health checks and docs stay unlimited.
     await scope.register(rateLimit, rateLimitOptions(options.config, scope.redis))
     await scope.register(catalogRoutes, { config: options.config, providers, simulated: options.simulated ?? [] })

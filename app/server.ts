@@ -51,6 +51,9 @@ app.server.on('drop', () => {
   app.log.warn({ maxConnections }, 'connection refused: MAX_CONNECTIONS sockets are open')
 })
 
+// SIGHUP re-reads ACCOUNTS_FILE (keys and accounts); a bad file keeps the previous configuration.
+process.on('SIGHUP', () => { app.reloadAccounts() })
+
 let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined
 // A margin over drain + grace: close-with-grace exits 1 only if the close itself hangs.
 closeWithGrace({ delay: shutdownDrainMs + shutdownGraceMs + 2_000 }, async ({ signal, err }) => {

@@ -2,18 +2,20 @@
  * Inbound API keys: `X-API-Key: <key>` or `Authorization: Bearer <key>`,
  * compared in constant time. A verified key becomes the request's caller
  * (the key's name), which the inbound limit, the upstream shares, the log
- * line and the metrics reuse: the key is hashed once per request, and no
- * key material goes further. The app adds the hook only when keys are configured.
+ * line and the metrics reuse, and its grants (what it may see): the key is
+ * hashed once per request, and no key material goes further. The keys are a
+ * ring that SIGHUP replaces; while it is empty (development), every request
+ * passes and sees everything. GATEWAY_AUTH=none leaves the hook out.
  * Failed key checks are limited per client address: after
  * AUTH_FAILURES_PER_MINUTE in a row, the address gets 429s for the rest of
  * the minute, so guessing is slow, and counted.
  */
-import { hash, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
 import { LRUCache } from 'lru-cache'
 import { Counter } from 'prom-client'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import type { ApiKey } from '../src/config.js'
+import type { Grants } from '../src/accounts/grants.js'
+import type { KeyRing } from '../src/accounts/key-ring.js'
 import { AuthThrottledError, UnauthorizedError } from '../src/errors.js'
 
 declare module 'fastify' {
@@ -24,11 +26,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The verified key's name; '' when the gateway has no keys (or before the check). */
     caller: string
+    /** What the verified key may see; null (everything) when the gateway has no keys. */
+    grants: Grants | null
   }
 }
-
-// One-shot hash (Node 20.12+): half the cost of a Hash object per request.
-const digest = (key: string): Buffer => hash('sha256', key, 'buffer')
 
 /** Failed key checks one client address may make in a row, within a minute of its first. */
 export const AUTH_FAILURES_PER_MINUTE = 10
@@ -41,10 +42,9 @@ export function presentedKey (request: FastifyRequest): string | undefined {
   return /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1]
 }
 
-export default fp<{ apiKeys: ApiKey[], now?: () => number }>(async function auth (fastify, options) {
+export default fp<{ keys: KeyRing, now?: () => number }>(async function auth (fastify, options) {
   const now = options.now ?? Date.now
-  // Equal-length digests make timingSafeEqual applicable to keys of any length.
-  const known = options.apiKeys.map(({ name, key }) => ({ name, digest: digest(key) }))
+  const { keys } = options
   /** Failed checks in a row per client address; the entry lapses a minute after the first. */
   const failures = new LRUCache<string, { count: number, since: number }>({ max: 100_000, ttl: FAILURE_WINDOW_MS, perf: { now }, ttlResolution: 0 })
   const failed = fastify.hasDecorator('gatewayMetrics')
@@ -58,8 +58,9 @@ export default fp<{ apiKeys: ApiKey[], now?: () => number }>(async function auth
     return error
   }
   fastify.decorateRequest('caller', '')
-  /** The caller's name, or the error that refuses the request. */
-  const check = (request: FastifyRequest): string | Error => {
+  fastify.decorateRequest('grants', null)
+  /** The caller's key, or the error that refuses the request. */
+  const check = (request: FastifyRequest): { name: string, grants: Grants } | Error => {
     const state = failures.get(request.ip)
     if (state !== undefined && state.count >= AUTH_FAILURES_PER_MINUTE) {
       failed?.inc({ outcome: 'throttled' })
@@ -67,22 +68,25 @@ export default fp<{ apiKeys: ApiKey[], now?: () => number }>(async function auth
     }
     const key = presentedKey(request)
     if (key === undefined) return refuse(request, new UnauthorizedError('Send a gateway API key as `X-API-Key: <key>` or `Authorization: Bearer <key>`.'))
-    const presented = digest(key)
-    let caller = ''
-    // Every key is compared, matched or not, so the time taken says nothing about which matched.
-    for (const entry of known) if (timingSafeEqual(presented, entry.digest) && caller === '') caller = entry.name
-    if (caller === '') return refuse(request, new UnauthorizedError('The API key is not valid for this gateway.'))
+    const found = keys.find(key)
+    if (found === undefined) return refuse(request, new UnauthorizedError('The API key is not valid for this gateway.'))
     // A valid key ends the run of failures.
     if (state !== undefined) failures.delete(request.ip)
-    return caller
+    return found
   }
   fastify.decorate('verifyApiKey', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    // No keys (development): every request passes and sees everything.
+    if (keys.size === 0) {
+      done()
+      return
+    }
     const caller = check(request)
-    if (typeof caller !== 'string') {
+    if (caller instanceof Error) {
       done(caller)
       return
     }
-    request.caller = caller
+    request.caller = caller.name
+    request.grants = caller.grants
     done()
   })
 }, { name: 'auth' })

@@ -44,14 +44,14 @@ export default fp<{ providers: readonly Provider[] }>(async function metrics (fa
   const evictions = new Counter({ name: 'gateway_cache_evictions_total', help: 'Entries dropped to stay within CACHE_MAX_BYTES.', labelNames: ['cache'], registers })
   const upstream = new Histogram({
     name: 'gateway_upstream_request_duration_seconds',
-    help: 'Upstream calls (each attempt), by provider, report and status (HTTP status, error or timeout).',
-    labelNames: ['provider', 'report', 'status'],
+    help: 'Upstream calls (each attempt), by provider, account, report and status (HTTP status, error or timeout).',
+    labelNames: ['provider', 'account', 'report', 'status'],
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers
   })
-  const refusals = new Counter({ name: 'gateway_upstream_refusals_total', help: 'Upstream calls not made: budget spent, a 429 back-off holding, a caller over its share, or the queue full.', labelNames: ['provider', 'reason'], registers })
+  const refusals = new Counter({ name: 'gateway_upstream_refusals_total', help: 'Upstream calls not made, by provider and account: budget spent, a 429 back-off holding, a caller over its share, or the queue full.', labelNames: ['provider', 'account', 'reason'], registers })
   // Callers by key name (or `anonymous`), never by key or address.
-  const charged = new Counter({ name: 'gateway_caller_upstream_calls_total', help: 'Upstream calls charged to each caller (key name, or anonymous).', labelNames: ['provider', 'caller'], registers })
+  const charged = new Counter({ name: 'gateway_caller_upstream_calls_total', help: 'Upstream calls charged to each caller (key name, or anonymous), by provider and account.', labelNames: ['provider', 'account', 'caller'], registers })
   const shareRefusals = new Counter({ name: 'gateway_caller_share_refusals_total', help: 'Requests refused because the caller had spent its share of a contended upstream budget.', labelNames: ['provider', 'caller'], registers })
 
   // Read at scrape time from the usage service, which is decorated after this plugin.
@@ -121,12 +121,12 @@ export default fp<{ providers: readonly Provider[] }>(async function metrics (fa
 
   const fanOutParts = new Counter({ name: 'gateway_fanout_parts_total', help: 'Subjects of fan-out reports, by outcome: hit, miss, stale, or the problem code that left one out.', labelNames: ['provider', 'report', 'outcome'], registers })
   const observer: GatewayObserver = {
-    upstreamCall: (provider, report, status, seconds) => { upstream.observe({ provider, report, status }, seconds) },
-    upstreamRefused: (provider, reason, caller) => {
-      refusals.inc({ provider, reason })
+    upstreamCall: (provider, report, status, seconds, account = '') => { upstream.observe({ provider, account, report, status }, seconds) },
+    upstreamRefused: (provider, reason, caller, account = '') => {
+      refusals.inc({ provider, account, reason })
       if (caller !== undefined) shareRefusals.inc({ provider, caller })
     },
-    callerCharged: (provider, caller) => { charged.inc({ provider, caller }) },
+    callerCharged: (provider, caller, account = '') => { charged.inc({ provider, account, caller }) },
     cacheEvicted: (cache) => { evictions.inc({ cache }) },
     fanOutPart: (provider, report, outcome) => { fanOutParts.inc({ provider, report, outcome }) }
   }

@@ -51,6 +51,8 @@ export default fp(async function requestLog (fastify) {
       route,
       // The verified key's name (never the key); absent when the gateway has no keys.
       caller: request.caller === '' ? undefined : request.caller,
+      // The provider account(s) that answered, by name.
+      account: request.upstreamTally?.account,
       statusCode: reply.statusCode,
       durationMs: Math.round(reply.elapsedTime * 100) / 100,
       cache,

@@ -1,11 +1,13 @@
 /**
- * GET /usage: what this deployment can answer. Internal apps and the
+ * GET /usage: what this deployment can answer, as the caller's API key sees
+ * it (only the providers and accounts it may use). Internal apps and the
  * Swagger UI discover the API from it.
  */
 import type { FastifyPluginAsync } from 'fastify'
 import { Type, type TObject, type TSchema } from 'typebox'
 import type { Config } from '../src/config.js'
-import { withLabelsParam } from '../src/directory.js'
+import { Grants } from '../src/accounts/grants.js'
+import { withAccountParam, withLabelsParam } from '../src/directory.js'
 import type { DirectoryEndpoint, EndpointRow, ReportEndpoint } from '../src/endpoint.js'
 import type { Provider } from '../src/provider.js'
 import { providerNameSchema } from '../src/report.js'
@@ -23,6 +25,9 @@ const catalogSchema = (providerNames: readonly string[]): TSchema => Type.Object
     name: providerNameSchema(providerNames),
     status: Type.Union([Type.Literal('configured'), Type.Literal('simulated'), Type.Literal('not_configured')], {
       description: '`simulated`: answered by the built-in simulators (demo mode); `not_configured`: its routes answer 503.'
+    }),
+    accounts: Type.Array(Type.String(), {
+      description: "The provider's accounts this API key may use (`account=`), in the order an owner is looked for; `default` is the environment's credentials."
     }),
     reports: Type.Array(Type.Object({
       report: Type.String(),
@@ -76,9 +81,8 @@ export interface CatalogOptions {
 }
 
 const catalogRoutes: FastifyPluginAsync<CatalogOptions> = async (fastify, { config, providers, simulated }) => {
-  const sections = config.providers as Record<string, unknown>
   const status = (provider: Provider): 'configured' | 'simulated' | 'not_configured' =>
-    simulated.includes(provider.name) ? 'simulated' : provider.config.isConfigured(sections[provider.name]) ? 'configured' : 'not_configured'
+    simulated.includes(provider.name) ? 'simulated' : fastify.accounts.names(provider.name).length > 0 ? 'configured' : 'not_configured'
   const ttl = (seconds: number): number => config.cache.ttlOverrideSeconds ?? seconds
   const reportsOf = (endpoints: readonly ReportEndpoint[]): unknown[] => endpoints.map((endpoint) => ({
     report: endpoint.report,
@@ -99,13 +103,11 @@ const catalogRoutes: FastifyPluginAsync<CatalogOptions> = async (fastify, { conf
     subject: row.subject?.type ?? null,
     upstream: row.upstreamPath,
     paged: row.paged,
-    parameters: parametersOf(row),
+    parameters: parametersOf({ params: row.params, querystring: withAccountParam(row.querystring) }),
     cacheTtlSeconds: ttl(row.cache.ttlSeconds)
   }))
-  // What the deployment can answer does not change while it runs: build it once.
-  const catalog = {
-    providers: providers.map((provider) => ({ name: provider.name, status: status(provider), reports: reportsOf(provider.endpoints), directories: directoriesOf(provider.directories ?? []) }))
-  }
+  // The routes do not change while the gateway runs: built once; the accounts (SIGHUP) and the key's view per request.
+  const entries = providers.map((provider) => ({ provider, reports: reportsOf(provider.endpoints), directories: directoriesOf(provider.directories ?? []) }))
   fastify.addSchema(catalogSchema(providers.map((provider) => provider.name)))
   fastify.get('/usage', {
     schema: {
@@ -115,7 +117,18 @@ const catalogRoutes: FastifyPluginAsync<CatalogOptions> = async (fastify, { conf
       security: [{ apiKey: [] }, { bearer: [] }],
       response: { 200: { description: 'The catalog.', content: { 'application/json': { schema: Type.Ref('Catalog') } } } }
     }
-  }, async () => catalog)
+  }, async (request) => {
+    const grants = request.grants ?? Grants.everything
+    return {
+      providers: entries.filter(({ provider }) => grants.seesProvider(provider.name)).map(({ provider, reports, directories }) => ({
+        name: provider.name,
+        status: status(provider),
+        accounts: fastify.accounts.names(provider.name).filter((account) => grants.mayUse(provider.name, account)),
+        reports,
+        directories
+      }))
+    }
+  })
 }
 
 export default catalogRoutes

@@ -9,7 +9,9 @@ import { Type, type TObject } from 'typebox'
 import { etagOf } from '../src/cache/report-cache.js'
 import type { CacheAnswer } from '../src/cache/types.js'
 import { reportToCsv } from '../src/csv.js'
-import { directoryToCsv, withLabelsParam, type DirectoryAnswer } from '../src/directory.js'
+import { DEFAULT_ACCOUNT } from '../src/accounts/accounts-file.js'
+import { Grants } from '../src/accounts/grants.js'
+import { directoryToCsv, withAccountParam, withLabelsParam, type DirectoryAnswer } from '../src/directory.js'
 import type { DirectoryEndpoint, EndpointRow, QueryValues, ReportEndpoint } from '../src/endpoint.js'
 import { ERRORS, gatewayError, InvalidParameterError, type CatalogEntry } from '../src/errors.js'
 import { closestName, problemType } from '../src/problem.js'
@@ -39,18 +41,22 @@ function problemResponses (): Record<number, unknown> {
 
 const PROBLEMS = problemResponses()
 
+/** The account the examples name: the environment's credentials. */
+const EXAMPLE_ACCOUNT = DEFAULT_ACCOUNT
+
 /** A plausible report for the spec's examples, built from the endpoint's own metric table. */
 export function exampleReport (endpoint: ReportEndpoint, subjectId: string): UsageReport {
   const metrics = Object.fromEntries(endpoint.metrics.map((def, index) => [def.name, def.unit === 'count' ? 3 + index * 2 : 0.05 * (index + 1)]))
   // Reports over days (a range, a month, today) have a point per day; the others, one over their period.
   const end = endpoint.cache.rangeOf !== undefined ? '2024-01-10' : '2025-01-10'
   // A fan-out's points say whose they are.
-  const dimensions: Record<string, string> = endpoint.fanOut === undefined ? {} : { [endpoint.fanOut.dimension]: subjectId }
+  const dimensions: Record<string, string> = endpoint.fanOut === undefined ? {} : { [endpoint.fanOut.dimension]: subjectId, account: EXAMPLE_ACCOUNT }
   const data = [{ start: '2024-01-10', end, dimensions, metrics }]
   const additive = new Map(endpoint.metrics.map((def) => [def.name, def.additive]))
   return {
     provider: endpoint.provider,
     report: endpoint.report,
+    account: EXAMPLE_ACCOUNT,
     subject: { type: endpoint.subject.type, id: endpoint.fanOut === undefined || endpoint.subject.param !== '' ? subjectId : endpoint.provider },
     units: unitsOf(endpoint.metrics, 'USD'),
     data,
@@ -77,7 +83,8 @@ export function exampleDirectory (endpoint: DirectoryEndpoint): DirectoryAnswer 
     provider: endpoint.provider,
     directory: endpoint.directory,
     subject: endpoint.subject === null ? null : { type: endpoint.subject.type, id: endpoint.exampleId },
-    items: [endpoint.exampleItem],
+    account: EXAMPLE_ACCOUNT,
+    items: [{ ...endpoint.exampleItem, account: EXAMPLE_ACCOUNT }],
     paging: { total: 1, limit: endpoint.paged ? 50 : null, next: null }
   }
 }
@@ -213,7 +220,8 @@ export function callContextOf (request: FastifyRequest): CallContext {
   return {
     caller: request.caller !== '' ? request.caller : `ip:${request.ip}`,
     label: request.caller !== '' ? request.caller : 'anonymous',
-    tally: request.upstreamTally ?? (request.upstreamTally = startTally())
+    tally: request.upstreamTally ?? (request.upstreamTally = startTally()),
+    grants: request.grants ?? Grants.everything
   }
 }
 
@@ -259,17 +267,18 @@ export function reportRoutes (endpoints: readonly ReportEndpoint[], directories:
       }
     }
     for (const endpoint of endpoints) {
-      serve(endpoint, reportRouteDocs(endpoint, directories), withLabelsParam(endpoint.querystring), async (id, { labels, ...query }, request) => {
+      serve(endpoint, reportRouteDocs(endpoint, directories), withLabelsParam(endpoint.querystring), async (id, { labels, account, ...query }, request) => {
         const context = callContextOf(request)
         // A fan-out's subject is its provider; the subjects it covers are in its query.
         const subject = endpoint.fanOut === undefined || endpoint.subject.param !== '' ? id : endpoint.provider
-        const answer = await fastify.usage.report(endpoint, subject, query as QueryValues, { forceRefresh: wantsFreshCopy(request), context })
+        const asked = { forceRefresh: wantsFreshCopy(request), context, account: account as string | undefined }
+        const answer = await fastify.usage.report(endpoint, subject, query as QueryValues, asked)
         return { answer: labels === true ? await labelled(fastify, answer, context) : answer }
       })
     }
     for (const directory of directories) {
-      serve(directory, directoryRouteDocs(directory), directory.querystring, async (id, query, request) => ({
-        answer: await fastify.usage.directoryAnswer(directory, id, query, { forceRefresh: wantsFreshCopy(request), context: callContextOf(request) }),
+      serve(directory, directoryRouteDocs(directory), withAccountParam(directory.querystring), async (id, { account, ...query }, request) => ({
+        answer: await fastify.usage.directoryAnswer(directory, id, query, { forceRefresh: wantsFreshCopy(request), context: callContextOf(request), account: account as string | undefined }),
         csv: (body) => directoryToCsv(JSON.parse(body) as DirectoryAnswer)
       }))
     }

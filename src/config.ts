@@ -3,7 +3,14 @@
  * start-up; a bad one stops the process with a message that names the
  * variable and never echoes its value (several hold secrets).
  */
+import { createHash } from 'node:crypto'
+import { loadAccountsFile } from './accounts/accounts-file.js'
+import { Grants, type ApiKey } from './accounts/grants.js'
+import { ConfigError, type Env } from './config-error.js'
 import type { ConfigsOf, Provider } from './provider.js'
+
+export { ConfigError, type Env }
+export type { ApiKey }
 
 /** What the gateway itself reads from the environment (each provider reads its own section). */
 export interface CoreConfig {
@@ -11,8 +18,15 @@ export interface CoreConfig {
   port: number
   logLevel: string
   production: boolean
-  /** Inbound API keys, each with the name logs and metrics know it by; empty means inbound auth is off. */
+  /**
+   * Inbound API keys (GATEWAY_API_KEYS, scope `*`, then ACCOUNTS_FILE's), each with the name logs and metrics
+   * know it by; none means every request is let through (development, or GATEWAY_AUTH=none).
+   */
   apiKeys: ApiKey[]
+  /** GATEWAY_AUTH=none: an API gateway in front authenticates callers; every request sees everything. */
+  authDisabled: boolean
+  /** ACCOUNTS_FILE: named accounts and scoped keys, read again on SIGHUP. */
+  accountsFile?: string
   /** Inbound requests per minute per API key (per client IP when auth is off). */
   rateLimitPerMinute: number
   upstreamTimeoutMs: number
@@ -58,22 +72,11 @@ export interface ServerLimits {
 
 /** The whole configuration: the core's, and each provider's section by provider name. */
 export interface Config<Sections = Record<string, unknown>> extends CoreConfig {
+  /** Each provider's section of the environment: its settings, and the credentials of its account `default`. */
   providers: Sections
+  /** ACCOUNTS_FILE's named accounts, per provider: each a section of that provider's shape. */
+  accounts: { [P in keyof Sections]?: Record<string, Sections[P]> }
 }
-
-/** A gateway API key and its name (`GATEWAY_API_KEYS=name=key`, or `key<position>` when unnamed). */
-export interface ApiKey { name: string, key: string }
-
-export class ConfigError extends Error {
-  readonly variable: string
-  constructor (variable: string, problem: string) {
-    super(`Invalid configuration: ${variable} ${problem}`)
-    this.name = 'ConfigError'
-    this.variable = variable
-  }
-}
-
-export type Env = Record<string, string | undefined>
 
 export function value (env: Env, name: string): string | undefined {
   const raw = env[name]?.trim()
@@ -135,22 +138,33 @@ export function baseUrl (env: Env, name: string, fallback: string): string {
 
 const KEY_NAME = /^[A-Za-z][\w.-]{0,63}$/
 
-/** `name=key` entries, or bare keys named by position: logs and metrics show the name, never the key. */
-function apiKeys (env: Env, production: boolean): ApiKey[] {
+/** SHA-256 of a key: what the gateway keeps of it. */
+export const keyDigest = (key: string): Buffer => createHash('sha256').update(key).digest()
+
+/** GATEWAY_API_KEYS: `name=key` entries, or bare keys named by position; each sees everything (scope `*`). */
+function environmentKeys (env: Env): ApiKey[] {
   const entries = (value(env, 'GATEWAY_API_KEYS') ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
   const keys = entries.map((entry, index) => {
     const named = /^([^=]{1,64})=(.+)$/.exec(entry)
     return named === null ? { name: `key${index + 1}`, key: entry } : { name: named[1].trim(), key: named[2].trim() }
   })
-  const mode = value(env, 'GATEWAY_AUTH')
-  if (mode !== undefined && mode !== 'none') throw new ConfigError('GATEWAY_AUTH', 'may only be "none"')
-  if (mode === 'none' && keys.length > 0) throw new ConfigError('GATEWAY_AUTH', 'is "none" but GATEWAY_API_KEYS is set; choose one')
-  if (production && keys.length === 0 && mode !== 'none') {
-    throw new ConfigError('GATEWAY_API_KEYS', 'is required when NODE_ENV=production (or set GATEWAY_AUTH=none when an API gateway in front authenticates callers)')
-  }
   if (keys.some(({ key }) => key.length < 16)) throw new ConfigError('GATEWAY_API_KEYS', 'must hold keys of at least 16 characters')
   if (keys.some(({ name }) => !KEY_NAME.test(name))) throw new ConfigError('GATEWAY_API_KEYS', 'must name keys with a letter, then letters, digits, _ . or - (64 at most)')
-  if (new Set(keys.map(({ name }) => name)).size < keys.length) throw new ConfigError('GATEWAY_API_KEYS', 'must not name two keys alike')
+  return keys.map(({ name, key }) => ({ name, digest: keyDigest(key), grants: Grants.everything }))
+}
+
+/** The keys of the environment and of the accounts file, checked together. */
+export function apiKeys (env: Env, production: boolean, fileKeys: readonly ApiKey[], accountsFile?: string): ApiKey[] {
+  const keys = [...environmentKeys(env), ...fileKeys]
+  const mode = value(env, 'GATEWAY_AUTH')
+  if (mode !== undefined && mode !== 'none') throw new ConfigError('GATEWAY_AUTH', 'may only be "none"')
+  if (mode === 'none' && keys.length > 0) throw new ConfigError('GATEWAY_AUTH', `is "none" but ${fileKeys.length > 0 ? `ACCOUNTS_FILE (${accountsFile ?? ''}) has apiKeys` : 'GATEWAY_API_KEYS is set'}; choose one`)
+  if (production && keys.length === 0 && mode !== 'none') {
+    throw new ConfigError('GATEWAY_API_KEYS', 'is required when NODE_ENV=production, or apiKeys in ACCOUNTS_FILE (or set GATEWAY_AUTH=none when an API gateway in front authenticates callers)')
+  }
+  const names = keys.map(({ name }) => name)
+  const twice = names.find((name, index) => names.indexOf(name) !== index)
+  if (twice !== undefined) throw new ConfigError(fileKeys.some(({ name }) => name === twice) ? `ACCOUNTS_FILE (${accountsFile ?? ''}) apiKeys.${twice}` : 'GATEWAY_API_KEYS', 'names a key that another key already has')
   return keys
 }
 
@@ -211,12 +225,17 @@ export function loadConfig<const L extends readonly Provider[]> (env: Env, provi
   if (!LOG_LEVELS.has(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${[...LOG_LEVELS].join(', ')}`)
   const ttl = value(env, 'CACHE_TTL_SECONDS')
   const upstreamTimeoutMs = integer(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 100, 120_000)
+  const sections = Object.fromEntries(providers.map((provider) => [provider.name, provider.config.parse(env)])) as ConfigsOf<L>
+  const accountsFile = value(env, 'ACCOUNTS_FILE')
+  const file = accountsFile === undefined ? { accounts: {}, apiKeys: [] } : loadAccountsFile(accountsFile, env, providers, sections)
   return {
     host: value(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 3000, 0, 65535),
     logLevel,
     production,
-    apiKeys: apiKeys(env, production),
+    apiKeys: apiKeys(env, production, file.apiKeys, accountsFile),
+    authDisabled: value(env, 'GATEWAY_AUTH') === 'none',
+    accountsFile,
     rateLimitPerMinute: integer(env, 'GATEWAY_RATE_LIMIT_PER_MINUTE', 600, 1, 1_000_000),
     upstreamTimeoutMs,
     upstreamSharePerCaller: fraction(env, 'UPSTREAM_SHARE_PER_CALLER', 0.5, 0.05),
@@ -234,6 +253,7 @@ export function loadConfig<const L extends readonly Provider[]> (env: Env, provi
     },
     server: serverLimits(env, upstreamTimeoutMs),
     metrics: metrics(env),
-    providers: Object.fromEntries(providers.map((provider) => [provider.name, provider.config.parse(env)])) as ConfigsOf<L>
+    providers: sections,
+    accounts: file.accounts as Config<ConfigsOf<L>>['accounts']
   }
 }

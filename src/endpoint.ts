@@ -56,6 +56,12 @@ export interface EndpointRow {
   buckets?: true
   /** A report over many subjects: each one's report from `over`, its points marked with their subject. */
   fanOut?: FanOut
+  /**
+   * The top-level subject (an app) that accounts own and scopes name, when it is not the route's own subject
+   * and a query parameter names it (a tester's usage of one app: `appId`). Without it, a subject that is not
+   * top-level (a build, a group) is traced to its app by the account's source (`parentOf`).
+   */
+  ownedVia?: { query: string }
 }
 
 /** What a fan-out row fans out over: a per-subject row, and how subjects are named and fetched. */

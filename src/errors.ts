@@ -36,6 +36,13 @@ export const ERRORS = {
     reportRoutes: true,
     example: 'The API key is not valid for this gateway.'
   },
+  forbidden: {
+    status: 403,
+    title: 'Forbidden',
+    description: "`account=` names a provider account this API key may not use (a subject outside the key's scopes is a 404, like one that does not exist).",
+    reportRoutes: true,
+    example: "This API key may not use the apple account 'brand-b'."
+  },
   not_found: {
     status: 404,
     title: 'Not found',

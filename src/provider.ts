@@ -9,7 +9,9 @@
  * hands a provider's source its own rows and its own configuration.
  */
 import type { Dispatcher } from 'undici'
-import type { Env } from './config.js'
+import type { AccountFields } from './accounts/fields.js'
+import type { Env } from './config-error.js'
+import type { GatewayError } from './errors.js'
 import type { DayRow } from './days.js'
 import type { FetchedDirectory, LabelLookup } from './directory.js'
 import type { DirectoryEndpoint, QueryValues, ReportEndpoint } from './endpoint.js'
@@ -60,6 +62,12 @@ export interface Source<E extends ReportEndpoint = ReportEndpoint> {
    * find, and whether a lookup failed. Never throws for a failed lookup.
    */
   labels? (kind: string, ids: readonly string[], context: CallContext): Promise<LabelLookup>
+  /**
+   * The id of the top-level subject (an app) that a subject of `type` belongs to, as this
+   * credential sees it: one upstream call. Throws NotFoundError when the credential cannot
+   * see the subject (the owner search then asks the next account).
+   */
+  parentOf? (type: string, id: string, context: CallContext): Promise<string>
   /** The upstream's last quota figures per credential (`/metrics`, when the provider has `quotaMetric`). */
   quota? (): Record<string, Record<string, number>>
   close (): Promise<void>
@@ -91,7 +99,18 @@ export interface Provider<Name extends string = string, Cfg = unknown, E extends
     parse (env: Env): Cfg
     /** Whether it has credentials: without, its routes answer 503 (or demo mode simulates it). */
     isConfigured (cfg: Cfg): boolean
+    /**
+     * One named account of ACCOUNTS_FILE: its own credentials (and address, limits) over `base`, the
+     * environment's section. Throws ConfigError naming the field, never its value. Without it, the
+     * provider has no named accounts.
+     */
+    account? (fields: AccountFields, base: Cfg, env: Env): Cfg
   }
+  /**
+   * What a subject that does not exist (or that the credential cannot see) is answered with; a subject
+   * an API key may not see gets the same, so no answer tells whether it exists. Default: a not_found.
+   */
+  notFound? (type: string, id: string): GatewayError
   createSource (cfg: Cfg, deps: SourceDeps): Source<E>
   simulator: { start (options: SimulatorOptions): Promise<RunningSimulator<Cfg>> }
   /** A gauge `gateway_<name>_quota_remaining` of the source's `quota()` figures, with this help. */

@@ -49,7 +49,7 @@ export const UsagePointSchema = Type.Object({
   end: Type.String({ format: 'date', description: 'Last day of the period (UTC).' }),
   dimensions: Type.Object({}, {
     additionalProperties: Type.String(),
-    description: 'What the point is grouped by, such as `{"betaTester": "<id>"}`; empty when ungrouped.'
+    description: 'What the point is grouped by, such as `{"betaTester": "<id>"}`; empty when ungrouped. A fan-out\'s points also name their `account`.'
   }),
   metrics: Metrics
 })
@@ -78,6 +78,9 @@ export const providerNameSchema = (names: readonly string[], options: { descript
 const usageReportSchemaOf = <P extends TSchema>(provider: P) => Type.Object({
   provider,
   report: Type.String({ description: 'The upstream report, such as `betaBuildUsages`.' }),
+  account: Type.Union([Type.String(), Type.Null()], {
+    description: "The provider account that answered (`default`: the environment's credentials); null when a fan-out spans several (each point's `account` dimension says)."
+  }),
   subject: Type.Object({
     type: Type.String({ description: 'What the report is about: build, app, betaGroup, betaTester.' }),
     id: Type.String()

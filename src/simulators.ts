@@ -5,11 +5,13 @@
 import type { Config } from './config.js'
 import type { ConfigsOf, Provider, SimulatorOptions, SimulatorsOf } from './provider.js'
 
-/** Providers without credentials, outside production, are answered by the simulators. */
+/** Providers without any account (credentials), outside production, are answered by the simulators. */
 export function providersToSimulate<L extends readonly Provider[]> (config: Config<ConfigsOf<L>>, providers: L): Array<L[number]['name']> {
   if (config.production) return []
   const sections = config.providers as Record<string, unknown>
-  return providers.filter((provider) => !provider.config.isConfigured(sections[provider.name])).map((provider) => provider.name)
+  const accounts = config.accounts as Record<string, Record<string, unknown> | undefined>
+  const hasAccounts = (provider: Provider): boolean => provider.config.isConfigured(sections[provider.name]) || Object.keys(accounts[provider.name] ?? {}).length > 0
+  return providers.filter((provider) => !hasAccounts(provider)).map((provider) => provider.name)
 }
 
 export interface RunningSimulators<L extends readonly Provider[], C> {

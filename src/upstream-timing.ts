@@ -6,8 +6,14 @@
  * process.) A fetch that several requests share is charged to the one that
  * started it: the shared fetch runs with the starter's context.
  */
+import { Grants } from './accounts/grants.js'
 
-export interface UpstreamTally { calls: number, ms: number }
+export interface UpstreamTally {
+  calls: number
+  ms: number
+  /** The provider account(s) that answered, comma-separated (the log line's `account`). */
+  account?: string
+}
 
 export interface CallContext {
   /** Whom the share accounting charges: the key's name, or the client address when the gateway has no keys. */
@@ -16,6 +22,8 @@ export interface CallContext {
   label: string
   /** Upstream calls made for this request and their time (the request's log line). */
   tally: UpstreamTally
+  /** What the caller's API key may see. */
+  grants: Grants
   /** No upstream fetch starts after this time (the usage service's clock): a fan-out's bound. */
   startBy?: number
 }
@@ -27,7 +35,14 @@ export function startTally (): UpstreamTally {
 
 /** A context for calls no request asked for (tests, tools): charged to nobody in particular. */
 export function internalContext (): CallContext {
-  return { caller: 'internal', label: 'internal', tally: startTally() }
+  return { caller: 'internal', label: 'internal', tally: startTally(), grants: Grants.everything }
+}
+
+/** Notes an account that answered part of the request, for its log line. */
+export function noteAccount (context: CallContext, account: string): void {
+  const noted = context.tally.account
+  if (noted === undefined) context.tally.account = account
+  else if (!noted.split(',').includes(account)) context.tally.account = `${noted},${account}`
 }
 
 export function recordUpstream (context: CallContext, ms: number): void {

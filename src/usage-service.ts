@@ -6,6 +6,8 @@
  * made with the requesting caller's context, which the shares charge.
  */
 import { LRUCache } from 'lru-cache'
+import type { AccountSet } from './accounts/account-set.js'
+import { Owners } from './accounts/owners.js'
 import { bucketPoints, type Granularity } from './buckets.js'
 import { GatewayError, gatewayError, InvalidParameterError, NotFoundError, ProviderNotConfiguredError, ReportTooLargeError, TooManyPagesError, UpstreamInvalidResponseError } from './errors.js'
 import { etagOf, type ReportCache } from './cache/report-cache.js'
@@ -15,15 +17,17 @@ import { addDays, isoDay } from './days.js'
 import type { DirectoryAnswer, DirectoryItem, Label, Labels } from './directory.js'
 import type { DirectoryEndpoint, EndpointRow, FanOut, QueryValues, ReportEndpoint } from './endpoint.js'
 import { quietObserver, type GatewayObserver } from './observer.js'
-import type { Source } from './provider.js'
+import type { Provider, Source } from './provider.js'
 import { guessMetric, NO_CURRENCY, totalsOf, type FetchedReport, type IncompletePart, type UsagePoint, type UsageReport } from './report.js'
-import type { CallContext } from './upstream-timing.js'
+import { noteAccount, type CallContext } from './upstream-timing.js'
 
 export interface UsageServiceOptions {
   cache: ReportCache
   days: DayCache
-  /** Each configured provider's source, by provider name. */
-  sources: Readonly<Record<string, Source>>
+  /** Each provider's accounts, each with its source. */
+  accounts: AccountSet
+  /** The providers served (what a subject that does not exist is answered with). */
+  providers?: readonly Provider[]
   /** CACHE_TTL_SECONDS: overrides every report's TTL when set. */
   ttlOverrideSeconds?: number
   /** Most pages one `all=true` request follows. */
@@ -43,11 +47,16 @@ export interface UsageServiceOptions {
   directories?: readonly DirectoryEndpoint[]
 }
 
-/** How a request asks: whether it forces a refresh, and whose calls it makes. */
+/** How a request asks: whether it forces a refresh, whose calls it makes (and what it may see), which account it names. */
 export interface ReportRequest {
   forceRefresh?: boolean
   context: CallContext
+  /** `account=`: the provider account the caller named. */
+  account?: string
 }
+
+/** One subject of a fan-out, with the account that answers for it. */
+interface Part { account: string, id: string }
 
 /** How long an upstream 404 (or a report too large to cache) is remembered. */
 const NOT_FOUND_TTL_MS = 60_000
@@ -76,8 +85,9 @@ export function gatewayPath (endpoint: EndpointRow, id: string, query: QueryValu
   return search === '' ? path : `${path}?${search}`
 }
 
-function serialize ({ nextCursor, ...fetched }: FetchedReport, next: string | null): string {
-  const report: UsageReport = { ...fetched, paging: { ...fetched.paging, next } }
+function serialize ({ nextCursor, ...fetched }: FetchedReport, next: string | null, account: string): string {
+  const { provider, report: name, ...rest } = fetched
+  const report: UsageReport = { provider, report: name, account, ...rest, paging: { ...fetched.paging, next } }
   return JSON.stringify(report)
 }
 
@@ -102,6 +112,17 @@ async function mapBounded<T, R> (items: readonly T[], limit: number, work: (item
   return results
 }
 
+/** Runs `check`; a problem it throws is named by the fan-out's parameter (`apps`), before any upstream call. */
+async function namedBy<T> (parameter: string, check: () => Promise<T>): Promise<T> {
+  try {
+    return await check()
+  } catch (error) {
+    if (!(error instanceof GatewayError)) throw error
+    const { status, code, title, detail, retryAfterSeconds, provider } = error
+    throw new GatewayError({ status, code, title, detail, retryAfterSeconds, provider, parameter })
+  }
+}
+
 /** The worst of several cache outcomes: HIT only when every part was one. */
 function outcomeOf (outcomes: Iterable<CacheOutcome>): CacheOutcome {
   const all = new Set(outcomes)
@@ -118,7 +139,10 @@ function onePointOf (report: UsageReport, dimensions: Record<string, string>): U
 export class UsageService {
   private readonly cache: ReportCache
   private readonly days: DayCache
-  private readonly sources: Readonly<Record<string, Source>>
+  private readonly accounts: AccountSet
+  private readonly owners: Owners
+  /** provider → the type of its top-level subjects (what its subject-less directory lists: `app`). */
+  private readonly topTypes: ReadonlyMap<string, string>
   private readonly ttlOverrideSeconds?: number
   private readonly clock: () => number
   private readonly onBackgroundError: (error: unknown) => void
@@ -138,7 +162,7 @@ export class UsageService {
   constructor (options: UsageServiceOptions) {
     this.cache = options.cache
     this.days = options.days
-    this.sources = options.sources
+    this.accounts = options.accounts
     this.ttlOverrideSeconds = options.ttlOverrideSeconds
     this.clock = options.now ?? Date.now
     this.refreshFloorMs = options.refreshFloorMs ?? 60_000
@@ -151,6 +175,23 @@ export class UsageService {
     this.refused = new LRUCache({ max: 10_000, ttl: Math.max(1, this.notFoundTtlMs), perf: { now: this.clock }, ttlResolution: 0 })
     this.directories = options.directories ?? []
     this.labelCache = new LRUCache({ max: 100_000, ttl: LABEL_TTL_MS, perf: { now: this.clock }, ttlResolution: 0 })
+    this.topTypes = new Map(this.directories.flatMap((row) => row.subject === null ? [[row.provider, row.itemType]] : []))
+    const providers = new Map((options.providers ?? []).map((provider) => [provider.name, provider]))
+    this.owners = new Owners({
+      accounts: this.accounts,
+      now: this.clock,
+      notFound: (provider, type, id) => providers.get(provider)?.notFound?.(type, id) ?? new NotFoundError(`${provider} has no ${type} '${id}'.`, provider),
+      topLevel: async (provider, account, context, refresh) => {
+        const row = this.directories.find((directory) => directory.provider === provider && directory.subject === null)
+        if (row === undefined) return undefined
+        return new Set((await this.directory(provider, row.directory, '', {}, context, account, refresh)).map((item) => item.id))
+      }
+    })
+  }
+
+  /** The accounts changed (SIGHUP): owners found so far may no longer hold. */
+  accountsChanged (): void {
+    this.owners.clear()
   }
 
   /** The clock the service (and the date window of the routes) runs on. */
@@ -165,13 +206,13 @@ export class UsageService {
       reportEntries: this.cache.entries,
       dayBytes: this.days.bytes,
       dayEntries: this.days.entries,
-      quotas: Object.fromEntries(Object.entries(this.sources).map(([name, source]) => [name, source.quota?.() ?? {}]))
+      quotas: this.accounts.quotas()
     }
   }
 
-  /** Cache key: the report and its normalized inputs (never the caller's identity). */
-  keyOf (endpoint: EndpointRow, id: string, query: QueryValues): string {
-    return `${endpoint.key}:${id}?${canonicalQuery(query)}`
+  /** Cache key: the report, the account that answers it and its normalized inputs (never the caller's identity). */
+  keyOf (endpoint: EndpointRow, account: string, id: string, query: QueryValues): string {
+    return `${endpoint.key}:${account}:${id}?${canonicalQuery(query)}`
   }
 
   /**
@@ -179,37 +220,55 @@ export class UsageService {
    * the query that identifies what was asked (not paging or range bounds), so
    * `?appId=bad` does not make `?appId=good` a 404, nor one report another.
    */
-  refusalKeyOf (endpoint: EndpointRow, id: string, query: QueryValues): string {
+  refusalKeyOf (endpoint: EndpointRow, account: string, id: string, query: QueryValues): string {
     const identifying = Object.fromEntries(Object.entries(query).filter(([name]) => !NOT_IDENTIFYING.has(name)))
-    return this.keyOf(endpoint, id, identifying)
+    return this.keyOf(endpoint, account, id, identifying)
   }
 
+  /** The report of one subject (or a fan-out's), from the account that answers for it. */
   async report (endpoint: ReportEndpoint, id: string, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
     if (endpoint.fanOut !== undefined) return await this.fanOutReport(endpoint, endpoint.fanOut, id, query, request)
+    const found = this.accountOf(endpoint, id, query, request)
+    // One account the key sees whole (the usual case) is known at once: no promise on the hit path.
+    return await this.accountReport(endpoint, typeof found === 'string' ? found : await found, id, query, request)
+  }
+
+  /** The account that answers for a row's subject: the one named (checked), or its owner among those the key may use. */
+  private accountOf (endpoint: EndpointRow, id: string, query: QueryValues, request: ReportRequest): string | Promise<string> {
+    const { provider, subject } = endpoint
+    const type = subject?.type ?? ''
+    const topType = this.topTypes.get(provider)
+    const top = topType === undefined || type === topType ? id : endpoint.ownedVia === undefined ? undefined : String(query[endpoint.ownedVia.query])
+    return this.owners.resolve({ provider, type, id, top, account: request.account, grants: request.context.grants, context: request.context })
+  }
+
+  /** One subject's report from `account`; a bucketed row's points in the buckets asked for. */
+  private async accountReport (endpoint: ReportEndpoint, account: string, id: string, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
+    noteAccount(request.context, account)
     const { granularity, rest } = splitGranularity(endpoint, query)
-    const answer = await this.subjectReport(endpoint, id, rest, request, granularity)
+    const answer = await this.subjectReport(endpoint, account, id, rest, request, granularity)
     return granularity === undefined || endpoint.cache.daily === true ? answer : this.bucketed(endpoint, rest, granularity, answer)
   }
 
   /** One subject's report; a daily row's days are bucketed by `granularity` as they are assembled. */
-  private async subjectReport (endpoint: ReportEndpoint, id: string, query: QueryValues, request: ReportRequest, granularity?: Granularity): Promise<CacheAnswer> {
+  private async subjectReport (endpoint: ReportEndpoint, account: string, id: string, query: QueryValues, request: ReportRequest, granularity?: Granularity): Promise<CacheAnswer> {
     const forceRefresh = request.forceRefresh === true
-    return await this.remembering(endpoint, id, query, forceRefresh, async () => {
-      if (endpoint.cache.daily === true) return await this.dailyReport(endpoint, id, query, forceRefresh, request.context, granularity)
-      if (query.all === true) return await this.allPages(endpoint, id, query, forceRefresh, request.context)
-      return await this.cachedReport(endpoint, id, query, forceRefresh, request.context)
+    return await this.remembering(endpoint, account, id, query, forceRefresh, async () => {
+      if (endpoint.cache.daily === true) return await this.dailyReport(endpoint, account, id, query, forceRefresh, request.context, granularity)
+      if (query.all === true) return await this.allPages(endpoint, account, id, query, forceRefresh, request.context)
+      return await this.cachedReport(endpoint, account, id, query, forceRefresh, request.context)
     })
   }
 
   /** Answers from what the upstream refused (a 404, too large), else runs `answer` and remembers such a refusal. */
-  private async remembering (endpoint: EndpointRow, id: string, query: QueryValues, forceRefresh: boolean, answer: () => Promise<CacheAnswer>): Promise<CacheAnswer> {
+  private async remembering (endpoint: EndpointRow, account: string, id: string, query: QueryValues, forceRefresh: boolean, answer: () => Promise<CacheAnswer>): Promise<CacheAnswer> {
     // The hot path skips the key when nothing is remembered.
-    const remembered = forceRefresh || this.refused.size === 0 ? undefined : this.refused.get(this.refusalKeyOf(endpoint, id, query))
+    const remembered = forceRefresh || this.refused.size === 0 ? undefined : this.refused.get(this.refusalKeyOf(endpoint, account, id, query))
     if (remembered !== undefined) throw remembered
     try {
       return await answer()
     } catch (error) {
-      if ((error instanceof NotFoundError || error instanceof ReportTooLargeError) && this.notFoundTtlMs > 0) this.refused.set(this.refusalKeyOf(endpoint, id, query), error)
+      if ((error instanceof NotFoundError || error instanceof ReportTooLargeError) && this.notFoundTtlMs > 0) this.refused.set(this.refusalKeyOf(endpoint, account, id, query), error)
       throw error
     }
   }
@@ -245,46 +304,46 @@ export class UsageService {
    */
   private async fanOutReport (endpoint: ReportEndpoint, fanOut: FanOut, subjectId: string, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
     const { over, param = fanOut.fromDirectory?.count ?? '', dimension, maxSubjects, concurrency, fromDirectory } = fanOut
-    const source = this.sources[endpoint.provider]
-    if (source === undefined) throw new ProviderNotConfiguredError(endpoint.provider)
+    const { provider } = endpoint
     const named = query[param]
     let names: Record<string, Label> | undefined
-    let ids: string[]
+    let subjects: Part[]
     if (fromDirectory !== undefined) {
+      // The subject's own account lists what the fan-out covers (an app's builds are its account's).
+      const account = await this.accountOf(endpoint, subjectId, query, request)
       const count = Number(query[fromDirectory.count] ?? fromDirectory.defaultCount)
-      const items = (await this.directory(endpoint.provider, fromDirectory.directory, subjectId, {}, request.context)).slice(0, count)
-      ids = items.map((item) => item.id)
+      const items = (await this.directory(provider, fromDirectory.directory, subjectId, {}, request.context, account)).slice(0, count)
+      subjects = items.map((item) => ({ account, id: item.id }))
       names = Object.fromEntries(items.map((item) => [item.id, { name: item.name }]))
-    } else {
-      ids = typeof named === 'string'
-        ? [...new Set(named.split(',').filter((id) => id !== ''))]
-        : await this.everySubject(endpoint.provider, over.subject.type, request.context)
-    }
-    if (ids.length > maxSubjects) throw new InvalidParameterError(param, `The query parameter '${param}' names ${ids.length} subjects; at most ${maxSubjects}.`)
-    for (const id of ids) {
-      try {
-        source.assertKnownSubject?.(over, id)
-      } catch (error) {
-        // Named by the fan-out's parameter, before any upstream call.
-        if (error instanceof GatewayError) {
-          const { status, code, title, detail, retryAfterSeconds, provider } = error
-          throw new GatewayError({ status, code, title, detail, retryAfterSeconds, provider, parameter: param })
-        }
-        throw error
+    } else if (typeof named === 'string') {
+      const ids = [...new Set(named.split(',').filter((id) => id !== ''))]
+      if (ids.length > maxSubjects) throw new InvalidParameterError(param, `The query parameter '${param}' names ${ids.length} subjects; at most ${maxSubjects}.`)
+      subjects = []
+      for (const id of ids) {
+        const question = { provider, type: over.subject.type, id, top: id, account: request.account, grants: request.context.grants, context: request.context }
+        subjects.push({ account: await namedBy(param, async () => await this.owners.resolve(question)), id })
       }
+    } else {
+      subjects = await this.everySubject(provider, over.subject.type, request)
+    }
+    if (subjects.length > maxSubjects) throw new InvalidParameterError(param, `The query parameter '${param}' names ${subjects.length} subjects; at most ${maxSubjects}.`)
+    for (const { account, id } of subjects) {
+      const source = this.accounts.source(provider, account)
+      if (source === undefined) throw new ProviderNotConfiguredError(provider)
+      await namedBy(param, async () => { source.assertKnownSubject?.(over, id) })
     }
     // Parts that start late may answer from their caches (fresh or stale), but fetch nothing: no fan-out outlasts the window by much.
     const partRequest: ReportRequest = { ...request, context: { ...request.context, startBy: this.clock() + this.fanOutWindowMs } }
     const partQuery = Object.fromEntries(Object.keys(over.querystring.properties).filter((name) => query[name] !== undefined).map((name) => [name, query[name]]))
-    const parts = await mapBounded(ids, concurrency, async (id) => {
+    const parts = await mapBounded(subjects, concurrency, async ({ account, id }) => {
       try {
-        const answer = await this.report(over, id, partQuery, partRequest)
-        this.observer.fanOutPart(endpoint.provider, endpoint.report, answer.outcome.toLowerCase())
-        return { id, answer }
+        const answer = await this.accountReport(over, account, id, partQuery, partRequest)
+        this.observer.fanOutPart(provider, endpoint.report, answer.outcome.toLowerCase())
+        return { account, id, answer }
       } catch (error) {
         if (!(error instanceof GatewayError)) throw error
-        this.observer.fanOutPart(endpoint.provider, endpoint.report, error.code)
-        return { id, error }
+        this.observer.fanOutPart(provider, endpoint.report, error.code)
+        return { account, id, error }
       }
     })
     const failures = parts.flatMap((part) => part.error === undefined ? [] : [part.error])
@@ -294,7 +353,7 @@ export class UsageService {
     const data: UsagePoint[] = []
     const answers: CacheAnswer[] = []
     const incomplete: IncompletePart[] = []
-    for (const { id, answer, error } of parts) {
+    for (const { account, id, answer, error } of parts) {
       if (error !== undefined) {
         incomplete.push({ subject: { type: over.subject.type, id }, status: error.status, code: error.code, detail: error.detail, retryAfter: error.retryAfterSeconds ?? null })
         continue
@@ -304,40 +363,46 @@ export class UsageService {
       for (const [name, unit] of Object.entries(report.units)) {
         const held = units[name]
         if (held !== undefined && held !== unit && held !== NO_CURRENCY && unit !== NO_CURRENCY) {
-          throw new UpstreamInvalidResponseError(endpoint.provider, `${endpoint.provider} reported ${name} in several currencies (${held}, ${unit}).`)
+          throw new UpstreamInvalidResponseError(provider, `${provider} reported ${name} in several currencies (${held}, ${unit}).`)
         }
         if (held === undefined || held === NO_CURRENCY) units[name] = unit
       }
       if (fanOut.onePointPerSubject === true) {
-        if (report.data.length > 0) data.push(onePointOf(report, { [dimension]: id }))
+        if (report.data.length > 0) data.push(onePointOf(report, { [dimension]: id, account }))
       } else {
-        for (const point of report.data) data.push({ ...point, dimensions: { ...point.dimensions, [dimension]: id } })
+        for (const point of report.data) data.push({ ...point, dimensions: { ...point.dimensions, [dimension]: id, account } })
       }
     }
+    const accounts = new Set(subjects.map((part) => part.account))
     const additive = new Map(over.metrics.map((def) => [def.name, def.additive]))
     const report: UsageReport = {
-      provider: endpoint.provider,
+      provider,
       report: endpoint.report,
+      account: accounts.size === 1 ? [...accounts][0] : null,
       subject: { type: endpoint.subject.type, id: subjectId },
       units,
       data,
-      totals: totalsOf(data, (name) => additive.get(name) ?? guessMetric(name).additive, endpoint.provider),
+      totals: totalsOf(data, (name) => additive.get(name) ?? guessMetric(name).additive, provider),
       paging: { total: data.length, limit: null, next: null },
       ...(incomplete.length > 0 ? { incomplete } : {}),
       // Subjects taken from a directory are named as it names them.
       ...(names === undefined ? {} : { labels: { [dimension]: names } })
     }
-    const body = JSON.stringify(report)
+    return this.composed(JSON.stringify(report), answers, incomplete.length)
+  }
+
+  /** An answer put together from cached parts (not cached whole): as old as its oldest part, HIT only when every part was. */
+  private composed (body: string, answers: readonly CacheAnswer[], incomplete = 0): CacheAnswer {
     const ageSeconds = Math.max(0, ...answers.map((answer) => answer.ageSeconds))
     // An incomplete answer is not to be kept by anyone: the next request may get the rest.
-    const freshSeconds = incomplete.length > 0 || answers.length === 0 ? 0 : Math.min(...answers.map((answer) => answer.freshSeconds))
+    const freshSeconds = incomplete > 0 || answers.length === 0 ? 0 : Math.min(...answers.map((answer) => answer.freshSeconds))
     return {
       entry: { body, etag: etagOf(body), storedAt: this.clock() - ageSeconds * 1000, ttlMs: 0 },
-      // A part that failed was not answered by the cache: HIT only when every part was one.
-      outcome: outcomeOf([...answers.map((answer) => answer.outcome), ...incomplete.map((): CacheOutcome => 'MISS')]),
+      // A part that failed was not answered by the cache.
+      outcome: outcomeOf([...answers.map((answer) => answer.outcome), ...Array.from({ length: incomplete }, (): CacheOutcome => 'MISS')]),
       ageSeconds,
       freshSeconds,
-      incomplete: incomplete.length
+      ...(incomplete > 0 ? { incomplete } : {})
     }
   }
 
@@ -349,22 +414,60 @@ export class UsageService {
   }
 
   /**
-   * A directory answer (`id`: the subject's, '' when the row has none), cached
-   * whole like a report. Its items' names fill the label cache.
+   * A directory answer (`id`: the subject's, '' when the row has none). One
+   * account's directory is cached whole like a report; a subject-less
+   * directory covers every account the key may use (only what it may see).
    */
   async directoryAnswer (endpoint: DirectoryEndpoint, id: string, query: QueryValues, request: ReportRequest): Promise<CacheAnswer> {
     const forceRefresh = request.forceRefresh === true
-    return await this.remembering(endpoint, id, query, forceRefresh, async () => {
-      const source = this.sources[endpoint.provider]
+    const { provider } = endpoint
+    if (endpoint.subject !== null) {
+      const found = this.accountOf(endpoint, id, query, request)
+      const account = typeof found === 'string' ? found : await found
+      noteAccount(request.context, account)
+      return await this.accountDirectory(endpoint, account, id, query, forceRefresh, request.context)
+    }
+    const { grants } = request.context
+    const accounts = this.usableAccounts(provider, request)
+    if (accounts.length === 1 && grants.subjectsIn(provider, accounts[0]) === 'all') {
+      noteAccount(request.context, accounts[0])
+      return await this.accountDirectory(endpoint, accounts[0], id, query, forceRefresh, request.context)
+    }
+    if (query.cursor !== undefined) throw new InvalidParameterError('cursor', `This answer covers several ${provider} accounts, whole: a cursor pages one account's directory (add account=).`)
+    const items: DirectoryItem[] = []
+    const answers: CacheAnswer[] = []
+    for (const account of accounts) {
+      noteAccount(request.context, account)
+      const pages = await this.directoryPages(endpoint, account, '', query, request.context, forceRefresh)
+      answers.push(...pages.answers)
+      items.push(...pages.items.filter((item) => grants.maySee(provider, account, item.id)))
+    }
+    const answer: DirectoryAnswer = { provider, directory: endpoint.directory, subject: null, account: accounts.length === 1 ? accounts[0] : null, items, paging: { total: items.length, limit: null, next: null } }
+    return this.composed(JSON.stringify(answer), answers)
+  }
+
+  /** The provider's accounts the request may use (the one it names, checked); none is an empty list, not an error. */
+  private usableAccounts (provider: string, request: ReportRequest): string[] {
+    const { grants } = request.context
+    const names = this.accounts.names(provider)
+    if (names.length === 0) throw new ProviderNotConfiguredError(provider)
+    if (request.account !== undefined) return this.owners.candidates(provider, grants, request.account)
+    return names.filter((name) => grants.mayUse(provider, name))
+  }
+
+  /** One account's directory page (or every page, when its row says so), cached whole; its items name the account. */
+  private async accountDirectory (endpoint: DirectoryEndpoint, account: string, id: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
+    return await this.remembering(endpoint, account, id, query, forceRefresh, async () => {
+      const source = this.accounts.source(endpoint.provider, account)
       const fetchDirectory = source?.fetchDirectory
       if (source === undefined || fetchDirectory === undefined) throw new ProviderNotConfiguredError(endpoint.provider)
       const load = async (): Promise<string> => {
-        let fetched = await fetchDirectory.call(source, endpoint, id, query, request.context)
+        let fetched = await fetchDirectory.call(source, endpoint, id, query, context)
         if (endpoint.allPages) {
           const items = [...fetched.items]
           for (let pages = 1; fetched.nextCursor !== null; pages++) {
             if (pages >= this.maxPages) throw new TooManyPagesError(pages + 1, this.maxPages)
-            fetched = await fetchDirectory.call(source, endpoint, id, { ...query, cursor: fetched.nextCursor }, request.context)
+            fetched = await fetchDirectory.call(source, endpoint, id, { ...query, cursor: fetched.nextCursor }, context)
             items.push(...fetched.items)
           }
           fetched = { ...fetched, items, paging: { total: items.length, limit: null }, nextCursor: null }
@@ -372,38 +475,54 @@ export class UsageService {
         this.rememberLabels(endpoint, fetched.items)
         const { nextCursor, ...rest } = fetched
         const next = nextCursor === null ? null : this.publicBaseUrl + gatewayPath(endpoint, id, { ...query, cursor: nextCursor })
-        const body = JSON.stringify({ ...rest, paging: { ...rest.paging, next } } satisfies DirectoryAnswer)
-        if (!this.cache.fits(this.keyOf(endpoint, id, query), Buffer.byteLength(body))) throw new ReportTooLargeError(endpoint.provider, Buffer.byteLength(body), this.cache.maxBytes)
+        const items = rest.items.map((item) => ({ ...item, account }))
+        const body = JSON.stringify({ provider: rest.provider, directory: rest.directory, subject: rest.subject, account, items, paging: { ...rest.paging, next } } satisfies DirectoryAnswer)
+        if (!this.cache.fits(this.keyOf(endpoint, account, id, query), Buffer.byteLength(body))) throw new ReportTooLargeError(endpoint.provider, Buffer.byteLength(body), this.cache.maxBytes)
         return body
       }
-      return await this.cache.fetch(this.keyOf(endpoint, id, query), this.ttlMs(endpoint.cache.ttlSeconds), load, forceRefresh, this.refreshFloorMs)
+      return await this.cache.fetch(this.keyOf(endpoint, account, id, query), this.ttlMs(endpoint.cache.ttlSeconds), load, forceRefresh, this.refreshFloorMs)
     })
   }
 
-  /** Every subject of `type` the provider's directory lists (a fan-out without a subject list covers them). */
-  private async everySubject (provider: string, type: string, context: CallContext): Promise<string[]> {
+  /** Every subject of `type` the provider's directories list, in each account the request may use, that it may see. */
+  private async everySubject (provider: string, type: string, request: ReportRequest): Promise<Part[]> {
     const row = this.directories.find((directory) => directory.provider === provider && directory.itemType === type && directory.subject === null)
     if (row === undefined) return []
-    return (await this.directory(provider, row.directory, '', {}, context)).map((item) => item.id)
+    const { grants } = request.context
+    const parts = new Map<string, Part>()
+    for (const account of this.usableAccounts(provider, request)) {
+      for (const item of await this.directory(provider, row.directory, '', {}, request.context, account)) {
+        // An app two accounts list is asked of the first.
+        if (!parts.has(item.id) && grants.maySee(provider, account, item.id)) parts.set(item.id, { account, id: item.id })
+      }
+    }
+    return [...parts.values()]
   }
 
   /**
-   * Every item of a provider's directory (`directory`: `apps`, `builds`, `betaGroups`),
+   * Every item of one account's directory (`directory`: `apps`, `builds`, `betaGroups`),
    * every page followed (each cached on its own, up to MAX_PAGES), for the domain's
    * own use: `subjectId` is the subject's id ('' for a directory without one).
    */
-  async directory (provider: string, directory: string, subjectId: string, query: QueryValues, context: CallContext): Promise<DirectoryItem[]> {
+  async directory (provider: string, directory: string, subjectId: string, query: QueryValues, context: CallContext, account: string, refresh = false): Promise<DirectoryItem[]> {
     const endpoint = this.directories.find((row) => row.provider === provider && row.directory === directory)
     if (endpoint === undefined) throw new Error(`${provider} has no directory '${directory}'`)
+    return (await this.directoryPages(endpoint, account, subjectId, query, context, refresh)).items
+  }
+
+  /** Every page of one account's directory, and the cache answers they came from. */
+  private async directoryPages (endpoint: DirectoryEndpoint, account: string, subjectId: string, query: QueryValues, context: CallContext, refresh: boolean): Promise<{ items: DirectoryItem[], answers: CacheAnswer[] }> {
     const items: DirectoryItem[] = []
+    const answers: CacheAnswer[] = []
     let cursor: string | undefined
     for (let pages = 0; ; pages++) {
       if (pages >= this.maxPages) throw new TooManyPagesError(pages + 1, this.maxPages)
-      const answer = await this.directoryAnswer(endpoint, subjectId, { ...query, cursor }, { context })
+      const answer = await this.accountDirectory(endpoint, account, subjectId, { ...query, cursor }, refresh, context)
+      answers.push(answer)
       const page = JSON.parse(answer.entry.body) as DirectoryAnswer
       items.push(...page.items)
       cursor = page.paging.next === null ? undefined : new URL(page.paging.next, 'http://gateway').searchParams.get('cursor') ?? undefined
-      if (cursor === undefined) return items
+      if (cursor === undefined) return { items, answers }
     }
   }
 
@@ -425,20 +544,26 @@ export class UsageService {
    * cache or the provider's lookups. A lookup that fails leaves its labels
    * out and makes `incomplete` true: a name never fails a report.
    */
-  async labelsOf (report: { provider: string, subject: { type: string, id: string }, data: Array<{ dimensions: object }> }, context: CallContext): Promise<{ labels: Labels, incomplete: boolean }> {
-    const wanted = new Map<string, Set<string>>([[report.subject.type, new Set([report.subject.id])]])
-    for (const point of report.data) {
-      for (const [kind, id] of Object.entries(point.dimensions as Record<string, string>)) {
-        const ids = wanted.get(kind) ?? new Set<string>()
-        ids.add(id)
-        wanted.set(kind, ids)
-      }
+  async labelsOf (report: { provider: string, account: string | null, subject: { type: string, id: string }, data: Array<{ dimensions: object }> }, context: CallContext): Promise<{ labels: Labels, incomplete: boolean }> {
+    // Each id is looked up in the account that reported it (a fan-out's points name theirs).
+    const wanted = new Map<string, { account: string | null, kind: string, ids: Set<string> }>()
+    const want = (account: string | null, kind: string, id: string): void => {
+      const key = `${account ?? ''}\n${kind}`
+      const entry = wanted.get(key) ?? { account, kind, ids: new Set<string>() }
+      entry.ids.add(id)
+      wanted.set(key, entry)
     }
-    const source = this.sources[report.provider]
+    want(report.account, report.subject.type, report.subject.id)
+    for (const point of report.data) {
+      const dimensions = point.dimensions as Record<string, string>
+      const account = dimensions.account ?? report.account
+      for (const [kind, id] of Object.entries(dimensions)) if (kind !== 'account') want(account, kind, id)
+    }
     const labels: Labels = {}
     let incomplete = false
-    await Promise.all([...wanted].map(async ([kind, ids]) => {
-      const found: Record<string, Label> = {}
+    await Promise.all([...wanted.values()].map(async ({ account, kind, ids }) => {
+      const source = account === null ? undefined : this.accounts.source(report.provider, account)
+      const found: Record<string, Label> = labels[kind] ?? (labels[kind] = {})
       const missing: string[] = []
       for (const id of ids) {
         const label = this.labelCache.get(`${report.provider}:${kind}:${id}`)
@@ -453,8 +578,8 @@ export class UsageService {
           found[id] = label
         }
       }
-      if (Object.keys(found).length > 0) labels[kind] = found
     }))
+    for (const kind of Object.keys(labels)) if (Object.keys(labels[kind]).length === 0) Reflect.deleteProperty(labels, kind)
     return { labels, incomplete }
   }
 
@@ -462,24 +587,24 @@ export class UsageService {
     return (this.ttlOverrideSeconds ?? ttlSeconds) * 1000
   }
 
-  /** The endpoint's provider's source, once it accepts the subject; throws when the provider is not configured. */
-  private sourceOf (endpoint: ReportEndpoint, id: string): Source {
-    const source = this.sources[endpoint.provider]
+  /** The account's source, once it accepts the subject; throws when the provider (or the account) is not configured. */
+  private sourceOf (endpoint: ReportEndpoint, account: string, id: string): Source {
+    const source = this.accounts.source(endpoint.provider, account)
     if (source === undefined) throw new ProviderNotConfiguredError(endpoint.provider)
     source.assertKnownSubject?.(endpoint, id)
     return source
   }
 
   /** A report cached whole: fresh for its TTL, longer once every day it covers is settled. */
-  private async cachedReport (endpoint: ReportEndpoint, id: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
-    const source = this.sourceOf(endpoint, id)
+  private async cachedReport (endpoint: ReportEndpoint, account: string, id: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
+    const source = this.sourceOf(endpoint, account, id)
     const load = async (): Promise<string> => {
       this.assertMayStart(context, endpoint.provider)
       const fetched = await source.fetchReport(endpoint, id, query, context)
-      const body = serialize(fetched, fetched.nextCursor === null ? null : this.publicBaseUrl + gatewayPath(endpoint, id, { ...query, cursor: fetched.nextCursor }))
+      const body = serialize(fetched, fetched.nextCursor === null ? null : this.publicBaseUrl + gatewayPath(endpoint, id, { ...query, cursor: fetched.nextCursor }), account)
       const bytes = Buffer.byteLength(body)
       // Too large to keep, it would be fetched again on every request: refuse it (remembered like a 404).
-      if (!this.cache.fits(this.keyOf(endpoint, id, query), bytes)) throw new ReportTooLargeError(endpoint.provider, bytes, this.cache.maxBytes)
+      if (!this.cache.fits(this.keyOf(endpoint, account, id, query), bytes)) throw new ReportTooLargeError(endpoint.provider, bytes, this.cache.maxBytes)
       return body
     }
     const { ttlSeconds: recentTtlSeconds, settledTtlSeconds, rangeOf } = endpoint.cache
@@ -488,7 +613,7 @@ export class UsageService {
       const today = isoDay(this.clock())
       if (rangeOf(query, today).to < addDays(today, -1)) ttlSeconds = settledTtlSeconds
     }
-    return await this.cache.fetch(this.keyOf(endpoint, id, query), this.ttlMs(ttlSeconds), load, forceRefresh, this.refreshFloorMs)
+    return await this.cache.fetch(this.keyOf(endpoint, account, id, query), this.ttlMs(ttlSeconds), load, forceRefresh, this.refreshFloorMs)
   }
 
   /**
@@ -496,7 +621,7 @@ export class UsageService {
    * on its own, within the budget; the cap is checked once the first page
    * says how many there are.
    */
-  private async allPages (endpoint: ReportEndpoint, id: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
+  private async allPages (endpoint: ReportEndpoint, account: string, id: string, query: QueryValues, forceRefresh: boolean, context: CallContext): Promise<CacheAnswer> {
     const { all, cursor, ...pageQuery } = query
     const pages: CacheAnswer[] = []
     let next: string | undefined = typeof cursor === 'string' ? cursor : undefined
@@ -505,7 +630,7 @@ export class UsageService {
     const units: UsageReport['units'] = {}
     do {
       // Every page is its own call, charged to this caller (cached pages cost nothing).
-      const page = await this.cachedReport(endpoint, id, { ...pageQuery, cursor: next }, forceRefresh, context)
+      const page = await this.cachedReport(endpoint, account, id, { ...pageQuery, cursor: next }, forceRefresh, context)
       const report = JSON.parse(page.entry.body) as UsageReport
       if (first === undefined) {
         first = report
@@ -536,8 +661,8 @@ export class UsageService {
   }
 
   /** Assembled from days, each cached on its own; only missing days cost an upstream call. */
-  private async dailyReport (endpoint: ReportEndpoint, appId: string, query: QueryValues, forceRefresh: boolean, context: CallContext, granularity?: Granularity): Promise<CacheAnswer> {
-    const source = this.sourceOf(endpoint, appId)
+  private async dailyReport (endpoint: ReportEndpoint, account: string, appId: string, query: QueryValues, forceRefresh: boolean, context: CallContext, granularity?: Granularity): Promise<CacheAnswer> {
+    const source = this.sourceOf(endpoint, account, appId)
     const { fetchDays, reportOf } = source
     const { ttlSeconds, settledTtlSeconds = ttlSeconds, rangeOf } = endpoint.cache
     if (fetchDays === undefined || reportOf === undefined || rangeOf === undefined) {
@@ -547,7 +672,7 @@ export class UsageService {
     const settledBefore = addDays(today, -1)
     const recent = addDays(today, -RECENT_DAYS)
     const answer = await this.days.days({
-      scope: `${endpoint.key}:${appId}`,
+      scope: `${endpoint.key}:${account}:${appId}`,
       ...rangeOf(query, today),
       load: async (from, to) => {
         this.assertMayStart(context, endpoint.provider)
@@ -569,7 +694,7 @@ export class UsageService {
       report.data = this.bucketsOf(endpoint, query, granularity, report.data)
       report.paging = { ...report.paging, total: report.data.length }
     }
-    const body = serialize(report, null)
+    const body = serialize(report, null, account)
     const now = this.clock()
     return {
       entry: { body, etag: etagOf(body), storedAt: now - answer.ageSeconds * 1000, ttlMs: answer.freshSeconds * 1000 },

@@ -121,7 +121,7 @@ t.test('the Gupshup apps directory with partner sign-in: the partner’s apps an
   t.equal(report.labelsIncomplete, false)
   t.equal(sims.gupshup.otherCalls.filter((path) => path === '/partner/app/list').length, 1)
 
-  const items = await app.usage.directory('gupshup', 'apps', '', {}, internalContext())
+  const items = await app.usage.directory('gupshup', 'apps', '', {}, internalContext(), 'default')
   t.same(items.map((item) => item.id), Object.keys(GUPSHUP_DEMO_APPS), 'the domain reads the same directory')
 })
 
@@ -278,12 +278,12 @@ t.test('directory errors: a provider without credentials, too many pages, an unk
   const many = await app.inject('/usage/apple/apps')
   t.equal(many.statusCode, 400)
   t.equal(many.json().code, 'too_many_pages')
-  await t.rejects(app.usage.directory('apple', 'testers', '', {}, internalContext()), /no directory 'testers'/)
+  await t.rejects(app.usage.directory('apple', 'testers', '', {}, internalContext(), 'default'), /no directory 'testers'/)
 })
 
 t.test('the domain’s directory() follows every page of a paged directory', async (t) => {
   const { app, sims } = await simulatedGateway(t)
-  const builds = await app.usage.directory('apple', 'builds', APPLE_APP, { limit: 1 }, internalContext())
+  const builds = await app.usage.directory('apple', 'builds', APPLE_APP, { limit: 1 }, internalContext(), 'default')
   t.same(builds.map((build) => build.name), ['1.4 (212)', '1.3 (205)'])
   t.equal(sims.apple.calls.filter((path) => path === '/v1/builds').length, 2, 'one call per page')
 })

@@ -46,7 +46,7 @@ export async function gateway<C extends Config = GatewayConfig> (t: Test, option
       done()
     }
   })
-  const app = await buildApp({ config, providers: options.providers, dispatcher: options.dispatcher, now: options.now, simulated: options.simulated }, { logStream: stream })
+  const app = await buildApp({ config, providers: options.providers, dispatcher: options.dispatcher, now: options.now, simulated: options.simulated, env: options.env }, { logStream: stream })
   t.teardown(async () => { await app.close() })
   return {
     app,

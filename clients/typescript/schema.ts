@@ -451,6 +451,8 @@ export interface components {
             provider: "apple" | "gupshup";
             /** @description The upstream report, such as `betaBuildUsages`. */
             report: string;
+            /** @description The provider account that answered (`default`: the environment's credentials); null when a fan-out spans several (each point's `account` dimension says). */
+            account: string | null;
             subject: {
                 /** @description What the report is about: build, app, betaGroup, betaTester. */
                 type: string;
@@ -471,7 +473,7 @@ export interface components {
                  * @description Last day of the period (UTC).
                  */
                 end: string;
-                /** @description What the point is grouped by, such as `{"betaTester": "<id>"}`; empty when ungrouped. */
+                /** @description What the point is grouped by, such as `{"betaTester": "<id>"}`; empty when ungrouped. A fan-out's points also name their `account`. */
                 dimensions: {
                     [key: string]: string;
                 };
@@ -527,11 +529,15 @@ export interface components {
                 type: string;
                 id: string;
             } | null;
+            /** @description The provider account whose directory it is; null when it lists the items of several (each item says). */
+            account: string | null;
             items: {
                 /** @description `app`, `build`, `betaGroup`. */
                 type: string;
                 /** @description The id the report routes take. */
                 id: string;
+                /** @description The provider account that lists it. */
+                account: string;
                 /** @description What people call it (a build: `1.4 (212)`); null where unknown. */
                 name: string | null;
                 attributes: {
@@ -551,6 +557,8 @@ export interface components {
                 name: "apple" | "gupshup";
                 /** @description `simulated`: answered by the built-in simulators (demo mode); `not_configured`: its routes answer 503. */
                 status: "configured" | "simulated" | "not_configured";
+                /** @description The provider's accounts this API key may use (`account=`), in the order an owner is looked for; `default` is the environment's credentials. */
+                accounts: string[];
                 reports: {
                     report: string;
                     /** @description OpenAPI-style path template. */
@@ -641,6 +649,11 @@ export interface operations {
             query?: {
                 /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
                 labels?: boolean;
+                /**
+                 * @description The provider account to ask (`account`): without it, the account that owns the subject among those the API key may use. 403 for an account the key may not use.
+                 * @example default
+                 */
+                account?: string;
             };
             header?: never;
             path: {
@@ -716,6 +729,26 @@ export interface operations {
                      *       "status": 401,
                      *       "detail": "The API key is not valid for this gateway.",
                      *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: `account=` names a provider account this API key may not use (a subject outside the key's scopes is a 404, like one that does not exist). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This API key may not use the apple account 'brand-b'.",
+                     *       "code": "forbidden",
                      *       "requestId": "req-1",
                      *       "instance": "/usage/..."
                      *     }
@@ -835,6 +868,11 @@ export interface operations {
                 last?: number;
                 /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
                 labels?: boolean;
+                /**
+                 * @description The provider account to ask (`account`): without it, the account that owns the subject among those the API key may use. 403 for an account the key may not use.
+                 * @example default
+                 */
+                account?: string;
             };
             header?: never;
             path: {
@@ -866,8 +904,8 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UsageReport"];
                     /**
-                     * @example start,end,build,installs,crashes,sessions,invites,feedback
-                     *     2024-01-10,2025-01-10,6447306070,3,5,7,9,11
+                     * @example start,end,build,account,installs,crashes,sessions,invites,feedback
+                     *     2024-01-10,2025-01-10,6447306070,default,3,5,7,9,11
                      */
                     "text/csv": string;
                 };
@@ -912,6 +950,26 @@ export interface operations {
                      *       "status": 401,
                      *       "detail": "The API key is not valid for this gateway.",
                      *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: `account=` names a provider account this API key may not use (a subject outside the key's scopes is a 404, like one that does not exist). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This API key may not use the apple account 'brand-b'.",
+                     *       "code": "forbidden",
                      *       "requestId": "req-1",
                      *       "instance": "/usage/..."
                      *     }
@@ -1039,6 +1097,11 @@ export interface operations {
                 all?: boolean;
                 /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
                 labels?: boolean;
+                /**
+                 * @description The provider account to ask (`account`): without it, the account that owns the subject among those the API key may use. 403 for an account the key may not use.
+                 * @example default
+                 */
+                account?: string;
             };
             header?: never;
             path: {
@@ -1114,6 +1177,26 @@ export interface operations {
                      *       "status": 401,
                      *       "detail": "The API key is not valid for this gateway.",
                      *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: `account=` names a provider account this API key may not use (a subject outside the key's scopes is a 404, like one that does not exist). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This API key may not use the apple account 'brand-b'.",
+                     *       "code": "forbidden",
                      *       "requestId": "req-1",
                      *       "instance": "/usage/..."
                      *     }
@@ -1241,6 +1324,11 @@ export interface operations {
                 all?: boolean;
                 /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
                 labels?: boolean;
+                /**
+                 * @description The provider account to ask (`account`): without it, the account that owns the subject among those the API key may use. 403 for an account the key may not use.
+                 * @example default
+                 */
+                account?: string;
             };
             header?: never;
             path: {
@@ -1316,6 +1404,26 @@ export interface operations {
                      *       "status": 401,
                      *       "detail": "The API key is not valid for this gateway.",
                      *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: `account=` names a provider account this API key may not use (a subject outside the key's scopes is a 404, like one that does not exist). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This API key may not use the apple account 'brand-b'.",
+                     *       "code": "forbidden",
                      *       "requestId": "req-1",
                      *       "instance": "/usage/..."
                      *     }
@@ -1436,6 +1544,11 @@ export interface operations {
                 all?: boolean;
                 /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
                 labels?: boolean;
+                /**
+                 * @description The provider account to ask (`account`): without it, the account that owns the subject among those the API key may use. 403 for an account the key may not use.
+                 * @example default
+                 */
+                account?: string;
             };
             header?: never;
             path: {
@@ -1511,6 +1624,26 @@ export interface operations {
                      *       "status": 401,
                      *       "detail": "The API key is not valid for this gateway.",
                      *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: `account=` names a provider account this API key may not use (a subject outside the key's scopes is a 404, like one that does not exist). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This API key may not use the apple account 'brand-b'.",
+                     *       "code": "forbidden",
                      *       "requestId": "req-1",
                      *       "instance": "/usage/..."
                      *     }
@@ -1638,6 +1771,11 @@ export interface operations {
                 all?: boolean;
                 /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
                 labels?: boolean;
+                /**
+                 * @description The provider account to ask (`account`): without it, the account that owns the subject among those the API key may use. 403 for an account the key may not use.
+                 * @example default
+                 */
+                account?: string;
             };
             header?: never;
             path: {
@@ -1713,6 +1851,26 @@ export interface operations {
                      *       "status": 401,
                      *       "detail": "The API key is not valid for this gateway.",
                      *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: `account=` names a provider account this API key may not use (a subject outside the key's scopes is a 404, like one that does not exist). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This API key may not use the apple account 'brand-b'.",
+                     *       "code": "forbidden",
                      *       "requestId": "req-1",
                      *       "instance": "/usage/..."
                      *     }
@@ -1839,6 +1997,11 @@ export interface operations {
                 granularity?: "day" | "week" | "month";
                 /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
                 labels?: boolean;
+                /**
+                 * @description The provider account to ask (`account`): without it, the account that owns the subject among those the API key may use. 403 for an account the key may not use.
+                 * @example default
+                 */
+                account?: string;
             };
             header?: never;
             path: {
@@ -1914,6 +2077,26 @@ export interface operations {
                      *       "status": 401,
                      *       "detail": "The API key is not valid for this gateway.",
                      *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: `account=` names a provider account this API key may not use (a subject outside the key's scopes is a 404, like one that does not exist). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This API key may not use the apple account 'brand-b'.",
+                     *       "code": "forbidden",
                      *       "requestId": "req-1",
                      *       "instance": "/usage/..."
                      *     }
@@ -2047,6 +2230,11 @@ export interface operations {
                 strict?: boolean;
                 /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
                 labels?: boolean;
+                /**
+                 * @description The provider account to ask (`account`): without it, the account that owns the subject among those the API key may use. 403 for an account the key may not use.
+                 * @example default
+                 */
+                account?: string;
             };
             header?: never;
             path?: never;
@@ -2072,8 +2260,8 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UsageReport"];
                     /**
-                     * @example start,end,app,messages,messagesIncoming,messagesOutgoing,messagesOutgoingMedia,templateMessages,templateMediaMessages,conversationsMarketing,conversationsUtility,conversationsAuthentication,conversationsAuthenticationInternational,conversationsService,freeEntryPoint,freeTier,feesTotal (USD),feesGupshup (USD),feesWhatsApp (USD),discount (USD),cumulativeBill (USD),gupshupFeeCap (USD)
-                     *     2024-01-10,2024-01-10,bf9ee64c-3d4d-4ac4-8668-732e577007c4,3,5,7,9,11,13,15,17,19,21,23,25,27,0.7000000000000001,0.75,0.8,0.8500000000000001,0.9,0.9500000000000001
+                     * @example start,end,app,account,messages,messagesIncoming,messagesOutgoing,messagesOutgoingMedia,templateMessages,templateMediaMessages,conversationsMarketing,conversationsUtility,conversationsAuthentication,conversationsAuthenticationInternational,conversationsService,freeEntryPoint,freeTier,feesTotal (USD),feesGupshup (USD),feesWhatsApp (USD),discount (USD),cumulativeBill (USD),gupshupFeeCap (USD)
+                     *     2024-01-10,2024-01-10,bf9ee64c-3d4d-4ac4-8668-732e577007c4,default,3,5,7,9,11,13,15,17,19,21,23,25,27,0.7000000000000001,0.75,0.8,0.8500000000000001,0.9,0.9500000000000001
                      */
                     "text/csv": string;
                 };
@@ -2118,6 +2306,26 @@ export interface operations {
                      *       "status": 401,
                      *       "detail": "The API key is not valid for this gateway.",
                      *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: `account=` names a provider account this API key may not use (a subject outside the key's scopes is a 404, like one that does not exist). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This API key may not use the apple account 'brand-b'.",
+                     *       "code": "forbidden",
                      *       "requestId": "req-1",
                      *       "instance": "/usage/..."
                      *     }
@@ -2244,6 +2452,11 @@ export interface operations {
                 granularity?: "day" | "week" | "month";
                 /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
                 labels?: boolean;
+                /**
+                 * @description The provider account to ask (`account`): without it, the account that owns the subject among those the API key may use. 403 for an account the key may not use.
+                 * @example default
+                 */
+                account?: string;
             };
             header?: never;
             path: {
@@ -2319,6 +2532,26 @@ export interface operations {
                      *       "status": 401,
                      *       "detail": "The API key is not valid for this gateway.",
                      *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: `account=` names a provider account this API key may not use (a subject outside the key's scopes is a 404, like one that does not exist). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This API key may not use the apple account 'brand-b'.",
+                     *       "code": "forbidden",
                      *       "requestId": "req-1",
                      *       "instance": "/usage/..."
                      *     }
@@ -2433,6 +2666,11 @@ export interface operations {
             query?: {
                 /** @description Put names beside ids (`labels`): apps, builds, groups and beta testers (their names and emails are personal data). A lookup that fails leaves its labels out and says `labelsIncomplete: true`. */
                 labels?: boolean;
+                /**
+                 * @description The provider account to ask (`account`): without it, the account that owns the subject among those the API key may use. 403 for an account the key may not use.
+                 * @example default
+                 */
+                account?: string;
             };
             header?: never;
             path: {
@@ -2508,6 +2746,26 @@ export interface operations {
                      *       "status": 401,
                      *       "detail": "The API key is not valid for this gateway.",
                      *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: `account=` names a provider account this API key may not use (a subject outside the key's scopes is a 404, like one that does not exist). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This API key may not use the apple account 'brand-b'.",
+                     *       "code": "forbidden",
                      *       "requestId": "req-1",
                      *       "instance": "/usage/..."
                      *     }
@@ -2619,7 +2877,13 @@ export interface operations {
     };
     appleAppsDirectory: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The provider account to ask (`account`): without it, the account that owns the subject among those the API key may use. 403 for an account the key may not use.
+                 * @example default
+                 */
+                account?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2642,8 +2906,8 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Directory"];
                     /**
-                     * @example id,name,bundleId,sku
-                     *     6447306070,Acme Chat,com.acme.chat,ACMECHAT
+                     * @example id,name,account,bundleId,sku
+                     *     6447306070,Acme Chat,default,com.acme.chat,ACMECHAT
                      */
                     "text/csv": string;
                 };
@@ -2688,6 +2952,26 @@ export interface operations {
                      *       "status": 401,
                      *       "detail": "The API key is not valid for this gateway.",
                      *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: `account=` names a provider account this API key may not use (a subject outside the key's scopes is a 404, like one that does not exist). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This API key may not use the apple account 'brand-b'.",
+                     *       "code": "forbidden",
                      *       "requestId": "req-1",
                      *       "instance": "/usage/..."
                      *     }
@@ -2804,6 +3088,11 @@ export interface operations {
                 limit?: number;
                 /** @description The page to read: copy it from `paging.next`. */
                 cursor?: string;
+                /**
+                 * @description The provider account to ask (`account`): without it, the account that owns the subject among those the API key may use. 403 for an account the key may not use.
+                 * @example default
+                 */
+                account?: string;
             };
             header?: never;
             path: {
@@ -2833,8 +3122,8 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Directory"];
                     /**
-                     * @example id,name,version,marketingVersion,platform,uploadedDate,processingState,expired
-                     *     ace4f47a-60ae-4ed6-954f-c4e61c7baab0,1.4 (212),212,1.4,IOS,2024-01-10T09:30:00.000+00:00,VALID,false
+                     * @example id,name,account,version,marketingVersion,platform,uploadedDate,processingState,expired
+                     *     ace4f47a-60ae-4ed6-954f-c4e61c7baab0,1.4 (212),default,212,1.4,IOS,2024-01-10T09:30:00.000+00:00,VALID,false
                      */
                     "text/csv": string;
                 };
@@ -2879,6 +3168,26 @@ export interface operations {
                      *       "status": 401,
                      *       "detail": "The API key is not valid for this gateway.",
                      *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: `account=` names a provider account this API key may not use (a subject outside the key's scopes is a 404, like one that does not exist). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This API key may not use the apple account 'brand-b'.",
+                     *       "code": "forbidden",
                      *       "requestId": "req-1",
                      *       "instance": "/usage/..."
                      *     }
@@ -2990,7 +3299,13 @@ export interface operations {
     };
     appleAppsBetaGroups: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The provider account to ask (`account`): without it, the account that owns the subject among those the API key may use. 403 for an account the key may not use.
+                 * @example default
+                 */
+                account?: string;
+            };
             header?: never;
             path: {
                 /**
@@ -3019,8 +3334,8 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Directory"];
                     /**
-                     * @example id,name,isInternalGroup,publicLinkEnabled,publicLink
-                     *     a1b2c3d4-0000-4000-8000-000000000001,Public beta,false,true,https://testflight.apple.com/join/AbCdEf12
+                     * @example id,name,account,isInternalGroup,publicLinkEnabled,publicLink
+                     *     a1b2c3d4-0000-4000-8000-000000000001,Public beta,default,false,true,https://testflight.apple.com/join/AbCdEf12
                      */
                     "text/csv": string;
                 };
@@ -3065,6 +3380,26 @@ export interface operations {
                      *       "status": 401,
                      *       "detail": "The API key is not valid for this gateway.",
                      *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: `account=` names a provider account this API key may not use (a subject outside the key's scopes is a 404, like one that does not exist). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This API key may not use the apple account 'brand-b'.",
+                     *       "code": "forbidden",
                      *       "requestId": "req-1",
                      *       "instance": "/usage/..."
                      *     }
@@ -3176,7 +3511,13 @@ export interface operations {
     };
     gupshupAppsDirectory: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The provider account to ask (`account`): without it, the account that owns the subject among those the API key may use. 403 for an account the key may not use.
+                 * @example default
+                 */
+                account?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -3199,8 +3540,8 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Directory"];
                     /**
-                     * @example id,name,live,stopped
-                     *     bf9ee64c-3d4d-4ac4-8668-732e577007c4,Jan10pass,true,false
+                     * @example id,name,account,live,stopped
+                     *     bf9ee64c-3d4d-4ac4-8668-732e577007c4,Jan10pass,default,true,false
                      */
                     "text/csv": string;
                 };
@@ -3245,6 +3586,26 @@ export interface operations {
                      *       "status": 401,
                      *       "detail": "The API key is not valid for this gateway.",
                      *       "code": "unauthorized",
+                     *       "requestId": "req-1",
+                     *       "instance": "/usage/..."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: `account=` names a provider account this API key may not use (a subject outside the key's scopes is a 404, like one that does not exist). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:usage-gateway:problem:forbidden",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This API key may not use the apple account 'brand-b'.",
+                     *       "code": "forbidden",
                      *       "requestId": "req-1",
                      *       "instance": "/usage/..."
                      *     }

@@ -4,6 +4,7 @@
  */
 import { createPrivateKey } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { onlyFields, requiredText, secretField, textField, type AccountFields } from '../../src/accounts/fields.js'
 import { baseUrl, ConfigError, integer, value, type Env } from '../../src/config.js'
 
 export interface AppleCredentials {
@@ -29,8 +30,13 @@ function applePrivateKey (env: Env): string | undefined {
       throw new ConfigError(variable, 'names a file that cannot be read')
     }
   }
+  return checkedPem(pem as string, variable)
+}
+
+/** `pem`, once it is an App Store Connect key; else a ConfigError naming `variable`. */
+function checkedPem (pem: string, variable: string): string {
   try {
-    const key = createPrivateKey({ key: pem as string, format: 'pem' })
+    const key = createPrivateKey({ key: pem, format: 'pem' })
     if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('not P-256')
   } catch {
     throw new ConfigError(variable, 'is not an EC P-256 private key in PKCS#8 PEM form (the .p8 file from App Store Connect)')
@@ -68,5 +74,21 @@ export function parseAppleConfig (env: Env): AppleConfig {
     quotaReserve: integer(env, 'APPLE_QUOTA_RESERVE', 50, 0, 100_000),
     maxConcurrency: integer(env, 'APPLE_MAX_CONCURRENCY', 4, 1, 64),
     maxPending: integer(env, 'APPLE_MAX_PENDING', 32, 0, 10_000)
+  }
+}
+
+const ACCOUNT_FIELDS = ['issuerId', 'keyId', 'privateKeyPath', 'privateKeyEnv', 'baseUrl']
+
+/** One named Apple account of ACCOUNTS_FILE: its own API key (the private key from a file or a variable). */
+export function parseAppleAccount (fields: AccountFields, base: AppleConfig, env: Env): AppleConfig {
+  onlyFields(fields, ACCOUNT_FIELDS)
+  const keyId = requiredText(fields, 'keyId')
+  const privateKey = secretField(fields, 'privateKey', env)
+  if (privateKey === undefined) throw new ConfigError('privateKeyPath', 'or privateKeyEnv is required')
+  const address = textField(fields, 'baseUrl')
+  return {
+    ...base,
+    baseUrl: address === undefined ? base.baseUrl : baseUrl({ baseUrl: address }, 'baseUrl', ''),
+    credentials: { keyId, issuerId: textField(fields, 'issuerId'), privateKeyPem: checkedPem(privateKey.secret.replace(/\\n/g, '\n'), privateKey.field) }
   }
 }

@@ -149,6 +149,8 @@ export const appleEndpoints: AppleEndpoint[] = [
     querystring: testerAppQuery,
     exampleId: TESTER_EXAMPLE,
     upstreamPath: '/v1/betaTesters/{id}/metrics/betaTesterUsages',
+    // A tester is seen through an app: the one `appId` names is what accounts own and scopes name.
+    ownedVia: { query: 'appId' },
     query: { appId: 'filter[apps]', period: 'period', limit: 'limit', cursor: 'cursor', all: null },
     paged: true,
     dimensions: { apps: 'app' },

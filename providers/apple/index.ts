@@ -7,7 +7,8 @@ import { AppleQuota } from '../../src/upstream/budget.js'
 import { CallQueue } from '../../src/upstream/call-queue.js'
 import { UpstreamHttp } from '../../src/upstream/http.js'
 import { AppleClient } from './client.js'
-import { parseAppleConfig, type AppleConfig, type AppleCredentials } from './config.js'
+import { NotFoundError } from '../../src/errors.js'
+import { parseAppleAccount, parseAppleConfig, type AppleConfig, type AppleCredentials } from './config.js'
 import { appleDirectories } from './directories.js'
 import { appleEndpoints, type AppleEndpoint } from './endpoints.js'
 import { createAppleSimulator, type AppleSimulator } from './simulator.js'
@@ -46,8 +47,11 @@ export const apple = {
   directories: appleDirectories,
   config: {
     parse: parseAppleConfig,
-    isConfigured: (cfg: AppleConfig) => cfg.credentials !== undefined
+    isConfigured: (cfg: AppleConfig) => cfg.credentials !== undefined,
+    account: parseAppleAccount
   },
+  // The sentence Apple's own 404 gets (providers/apple/client.ts): a hidden subject reads the same.
+  notFound: (type: string, id: string) => new NotFoundError(`apple has no ${type} '${id}' (or this API key cannot see it).`, 'apple'),
   createSource (cfg: AppleConfig, { dispatcher, now, timeoutMs, retries, observer, maxBackoffMs, backoff, shares }) {
     if (cfg.credentials === undefined) throw new Error('apple has no credentials')
     const quota = new AppleQuota(cfg.quotaReserve, MINUTE_MS, now)

@@ -7,11 +7,11 @@ import type { Budget } from '../../src/upstream/budget.js'
 import type { CallGuard } from '../../src/upstream/guarded-call.js'
 import { UpstreamHttp } from '../../src/upstream/http.js'
 import { GupshupClient } from './client.js'
-import { parseGupshupConfig, type GupshupConfig } from './config.js'
+import { parseGupshupAccount, parseGupshupConfig, type GupshupConfig } from './config.js'
 import { gupshupDirectories } from './directories.js'
 import { gupshupEndpoints, type GupshupEndpoint } from './endpoints.js'
 import { createGupshupSimulator, GUPSHUP_DEMO_APPS, type GupshupSimulator } from './simulator.js'
-import { GupshupTokens } from './tokens.js'
+import { GupshupTokens, unknownApp } from './tokens.js'
 
 const MINUTE_MS = 60_000
 /** Gupshup's minute is measured by its clock, not ours: one more second keeps clear of it. */
@@ -51,8 +51,11 @@ export const gupshup = {
   directories: gupshupDirectories,
   config: {
     parse: parseGupshupConfig,
-    isConfigured: (cfg: GupshupConfig) => Object.keys(cfg.appTokens).length > 0 || cfg.partner !== undefined
+    isConfigured: (cfg: GupshupConfig) => Object.keys(cfg.appTokens).length > 0 || cfg.partner !== undefined,
+    account: parseGupshupAccount
   },
+  // An app no account holds is unknown whether or not it exists: a hidden one reads the same.
+  notFound: (_type: string, id: string) => unknownApp(id),
   createSource (cfg: GupshupConfig, { dispatcher, now, timeoutMs, retries, observer, budget, maxBackoffMs, backoff, shares }) {
     const http = new UpstreamHttp({ provider: 'gupshup', baseUrl: cfg.baseUrl, timeoutMs, dispatcher })
     const guardOf = (calls: Budget, limit: number): CallGuard => ({
