@@ -60,6 +60,12 @@ export interface Source<E extends ReportEndpoint = ReportEndpoint> {
    * find, and whether a lookup failed. Never throws for a failed lookup.
    */
   labels? (kind: string, ids: readonly string[], context: CallContext): Promise<LabelLookup>
+  /**
+   * The id of the top-level subject (an app) that a subject of `type` belongs to, as this
+   * credential sees it: one upstream call. Throws NotFoundError when the credential cannot
+   * see the subject (the owner search then asks the next account).
+   */
+  parentOf? (type: string, id: string, context: CallContext): Promise<string>
   /** The upstream's last quota figures per credential (`/metrics`, when the provider has `quotaMetric`). */
   quota? (): Record<string, Record<string, number>>
   close (): Promise<void>
