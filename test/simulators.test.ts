@@ -4,12 +4,14 @@ import t from 'tap'
 import { Ajv } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import { request } from 'undici'
+import { startAppleTeams } from '../providers/apple/index.js'
 import { AppleTokenSigner } from '../providers/apple/token.js'
 import { testersOf } from '../providers/apple/simulator.js'
 import { usageRows } from '../providers/gupshup/simulator.js'
-import { APPLE_APP, APPLE_BUILD, GUPSHUP_APP, startSims } from './helpers.js'
+import { APPLE_APP, APPLE_BUILD, APPLE_SMALL_APP, GUPSHUP_APP, startSims } from './helpers.js'
 
 const APPLE_GROUP = 'a1b2c3d4-0000-4000-8000-000000000001'
+const APPLE_GROUP_B = 'a1b2c3d4-0000-4000-8000-000000000002'
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 // Apple's own document (see fixtures/apple/README.md), kept in the repository so this check runs in any clone.
 const SPEC = new URL('fixtures/apple/app-store-connect-api.json.gz', import.meta.url)
@@ -43,13 +45,38 @@ t.test('the Apple simulator answers what Apple’s OpenAPI schema (v4.4.1) says'
     [`/v1/betaGroups/${APPLE_GROUP}?fields[betaGroups]=name`, 'BetaGroupResponse'],
     [`/v1/betaTesters?filter[id]=${testersOf(APPLE_APP).slice(0, 50).join(',')}&fields[betaTesters]=firstName,lastName,email,inviteType&limit=50`, 'BetaTestersResponse'],
     ['/v1/builds?limit=1', 'ErrorResponse'],
-    ['/v1/apps/0', 'ErrorResponse']
+    ['/v1/apps/0', 'ErrorResponse'],
+    // Which app a build or group belongs to (the owner search's parentOf).
+    [`/v1/builds/${APPLE_BUILD}/relationships/app`, 'BuildAppLinkageResponse'],
+    [`/v1/betaGroups/${APPLE_GROUP}/relationships/app`, 'BetaGroupAppLinkageResponse'],
+    ['/v1/builds/missing/relationships/app', 'ErrorResponse'],
+    ['/v1/betaGroups/missing/relationships/app', 'ErrorResponse']
   ]
   for (const [path, schema] of cases) {
     const validate = ajv.getSchema(`asc#/components/schemas/${schema}`)
     if (validate === undefined) throw new Error(`no schema ${schema}`)
-    const { body } = await appleGet(sims, path)
+    const { status, body } = await appleGet(sims, path)
     t.ok(validate(body), `${path.slice(0, 120)} is a ${schema}: ${JSON.stringify(validate.errors)}`)
+    t.equal(status === 200, schema !== 'ErrorResponse', `${path.slice(0, 120)}: ${status}`)
+  }
+  // Two teams on one simulator: what each key sees, and the 404 of what it cannot, keep to the same schema.
+  const teams = await startAppleTeams({ style: 'schema' })
+  t.teardown(teams.close)
+  const teamCases: Array<[number, string, string]> = [
+    [0, '/v1/apps?fields[apps]=name,bundleId,sku&limit=200', 'AppsResponse'],
+    [1, '/v1/apps?fields[apps]=name,bundleId,sku&limit=200', 'AppsResponse'],
+    [1, `/v1/betaGroups/${APPLE_GROUP_B}/relationships/app`, 'BetaGroupAppLinkageResponse'],
+    [1, `/v1/builds/${APPLE_BUILD}/relationships/app`, 'ErrorResponse'],
+    [1, `/v1/betaGroups/${APPLE_GROUP}/relationships/app`, 'ErrorResponse'],
+    [0, `/v1/betaTesters/${testersOf(APPLE_APP)[0]}/metrics/betaTesterUsages?filter[apps]=${APPLE_SMALL_APP}`, 'ErrorResponse'],
+    [1, `/v1/builds?filter[app]=${APPLE_APP}&limit=1`, 'BuildsResponse']
+  ]
+  for (const [team, path, schema] of teamCases) {
+    const validate = ajv.getSchema(`asc#/components/schemas/${schema}`)
+    const res = await request(`${teams.baseUrl}${path}`, { headers: { authorization: `Bearer ${await teams.teams[team].token()}` } })
+    const body = await res.body.json()
+    t.ok(validate?.(body), `team ${team}: ${path.slice(0, 100)} is a ${schema}: ${JSON.stringify(validate?.errors)}`)
+    t.equal(res.statusCode === 200, schema !== 'ErrorResponse', `team ${team}: ${path.slice(0, 100)}: ${res.statusCode}`)
   }
   // Apple's published examples differ from its schema exactly where its note says; the 'example' style shows that.
   const examples = await startSims(t, { style: 'example' })

@@ -2,6 +2,8 @@
  * Calls App Store Connect's metrics endpoints and maps Apple's answers to
  * normalized reports or typed errors.
  */
+import { Type } from 'typebox'
+import { Compile } from 'typebox/compile'
 import { NotFoundError, UpstreamInvalidResponseError } from '../../src/errors.js'
 import type { Source } from '../../src/provider.js'
 import type { FetchedReport } from '../../src/report.js'
@@ -20,6 +22,15 @@ import type { CallContext } from '../../src/upstream-timing.js'
 
 /** Apple's most ids per `filter[id]` lookup of testers. */
 export const TESTER_BATCH = 50
+
+/** The subjects that belong to an app, and Apple's resource type of each (their `relationships/app` path). */
+const APP_CHILDREN: Record<string, string> = { build: 'builds', betaGroup: 'betaGroups' }
+
+/** A to-one relationship's linkage to an app (Apple's BuildAppLinkageResponse, BetaGroupAppLinkageResponse). */
+const isAppleAppLinkage = Compile(Type.Object({
+  data: Type.Object({ type: Type.Literal('apps'), id: Type.String({ minLength: 1 }) }),
+  links: Type.Object({ self: Type.String() })
+}))
 
 export class AppleClient implements Source<AppleEndpoint> {
   private readonly http: UpstreamHttp
@@ -127,6 +138,18 @@ export class AppleClient implements Source<AppleEndpoint> {
     const outcomes = await Promise.allSettled(lookups)
     // An id Apple does not have is not a failure: it has no name to give.
     return { found, failed: outcomes.some((outcome) => outcome.status === 'rejected' && !(outcome.reason instanceof NotFoundError)) }
+  }
+
+  /** The app a build or beta group belongs to: `GET /v1/{builds|betaGroups}/{id}/relationships/app`. */
+  async parentOf (type: string, id: string, context: CallContext): Promise<string> {
+    const resource = Object.hasOwn(APP_CHILDREN, type) ? APP_CHILDREN[type] : undefined
+    if (resource === undefined) throw new Error(`apple cannot say which app a ${type} belongs to`)
+    const path = `/v1/${resource}/${encodeURIComponent(id)}/relationships/app`
+    const body = await this.call(path, `${type}App`, context, `apple has no ${type} '${id}' (or this API key cannot see it).`)
+    if (!isAppleAppLinkage.Check(body)) {
+      throw new UpstreamInvalidResponseError('apple', `apple sent a 200 whose body is not the app of a ${type}.`)
+    }
+    return body.data.id
   }
 
   async close (): Promise<void> {

@@ -11,7 +11,7 @@ import { NotFoundError } from '../../src/errors.js'
 import { parseAppleAccount, parseAppleConfig, type AppleConfig, type AppleCredentials } from './config.js'
 import { appleDirectories } from './directories.js'
 import { appleEndpoints, type AppleEndpoint } from './endpoints.js'
-import { createAppleSimulator, type AppleSimulator } from './simulator.js'
+import { APPLE_DEMO, createAppleSimulator, type AppleSimulator } from './simulator.js'
 import { AppleTokenSigner } from './token.js'
 
 const MINUTE_MS = 60_000
@@ -36,6 +36,69 @@ async function startSimulator (options: SimulatorOptions): Promise<RunningAppleS
     credentials,
     token: async () => await new AppleTokenSigner(credentials).token(),
     configure: (cfg) => ({ ...cfg, baseUrl, credentials }),
+    close: async () => { await simulator.server.close() }
+  }
+}
+
+export interface AppleTeamsOptions extends SimulatorOptions {
+  /** Each team's apps; by default team A sees Acme Chat (6447306070), team B Acme Notes (6448250830). */
+  apps?: string[][]
+  /** Each key's hourly quota (3600, as Apple's). */
+  hourlyLimit?: number
+}
+
+export interface RunningAppleTeam {
+  /** A fresh key only this team's apps are visible to. */
+  credentials: Required<AppleCredentials>
+  apps: string[]
+  /** `cfg` pointed at the simulator, with this team's key. */
+  configure: (cfg: AppleConfig) => AppleConfig
+  /** A bearer token of this team's key, for calling the simulator directly. */
+  token: () => Promise<string>
+}
+
+export interface RunningAppleTeams {
+  baseUrl: string
+  teams: RunningAppleTeam[]
+  /** Every request, by path. */
+  calls: string[]
+  /** Requests with a valid token (any status), by path, per key id. */
+  callsByKey: Record<string, string[]>
+  close: () => Promise<void>
+}
+
+/**
+ * One simulator trusting several App Store Connect keys (teams), each seeing
+ * only its own apps: for tests of several Apple accounts in one gateway.
+ */
+export async function startAppleTeams (options: AppleTeamsOptions = {}): Promise<RunningAppleTeams> {
+  const appsOf = options.apps ?? Object.keys(APPLE_DEMO.apps).sort().map((app) => [app])
+  const keys = await Promise.all(appsOf.map(async (apps, index) => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true })
+    const credentials = {
+      issuerId: `57246542-96fe-1a63-e053-0824d01107${String(index).padStart(2, '0')}`,
+      keyId: `TEAM${String.fromCharCode(65 + index)}KEY01`,
+      privateKeyPem: await exportPKCS8(privateKey)
+    }
+    return { credentials, publicKey, apps }
+  }))
+  const simulator = createAppleSimulator({
+    teams: keys.map(({ credentials, publicKey, apps }) => ({ keyId: credentials.keyId, issuerId: credentials.issuerId, publicKey, apps })),
+    style: options.style,
+    now: options.now,
+    hourlyLimit: options.hourlyLimit
+  })
+  const baseUrl = await simulator.server.listen({ host: '127.0.0.1', port: 0 })
+  return {
+    baseUrl,
+    teams: keys.map(({ credentials, apps }) => ({
+      credentials,
+      apps,
+      configure: (cfg) => ({ ...cfg, baseUrl, credentials }),
+      token: async () => await new AppleTokenSigner(credentials, options.now).token()
+    })),
+    calls: simulator.calls,
+    callsByKey: simulator.callsByKey,
     close: async () => { await simulator.server.close() }
   }
 }

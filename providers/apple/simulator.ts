@@ -8,11 +8,24 @@ import { jwtVerify, decodeProtectedHeader, type CryptoKey, type KeyObject } from
 import { DAY_MS, isoDay } from '../../src/days.js'
 import { intBelow, randomFrom, uuidFrom } from '../../src/random.js'
 
-export interface AppleSimulatorOptions {
-  /** Verifies the gateway's tokens. */
-  publicKey: CryptoKey | KeyObject
+/** One App Store Connect team: the key it signs with, and the apps that key sees. */
+export interface AppleTeam {
   keyId: string
+  /** Absent for an individual key (its tokens say `sub: "user"`). */
   issuerId?: string
+  /** Verifies the team's tokens. */
+  publicKey: CryptoKey | KeyObject
+  /** The apps it sees, with their builds, beta groups and testers; any other id is a 404 to it. */
+  apps: string[]
+}
+
+/** One key that sees every demo app, or several teams each seeing only its own apps. */
+export type AppleSimulatorOptions = AppleSimulatorShape & (
+  | { publicKey: CryptoKey | KeyObject, keyId: string, issuerId?: string, teams?: undefined }
+  | { teams: AppleTeam[], publicKey?: undefined, keyId?: undefined, issuerId?: undefined }
+)
+
+interface AppleSimulatorShape {
   /**
    * `example`: dimensions as `{type, id}` and dates as `YYYY-MM-DD`, as Apple's
    * published examples show; `schema`: as Apple's OpenAPI schema says (string
@@ -27,6 +40,8 @@ export interface AppleSimulator {
   server: FastifyInstance
   /** Metrics requests answered (any status), by path. */
   calls: string[]
+  /** Requests with a valid token (any status), by path, per key id. */
+  callsByKey: Record<string, string[]>
 }
 
 /** Apps, builds, groups and testers the simulator knows; any other id is a 404. */
@@ -119,27 +134,56 @@ function invalidParameter (reply: FastifyReply, parameter: string, detail: strin
   return appleError(reply, { status: 400, code: 'PARAMETER_ERROR.INVALID', title: 'A parameter has an invalid value', detail, parameter })
 }
 
+/** What one key sees: its team's demo apps, and their builds, beta groups and testers. */
+interface Visibility {
+  apps: string[]
+  app: (id: string) => boolean
+  build: (id: string) => boolean
+  group: (id: string) => boolean
+}
+
+function visibilityOf (team: AppleTeam): Visibility {
+  const apps = Object.keys(APPLE_DEMO.apps).filter((app) => team.apps.includes(app))
+  return {
+    apps,
+    app: (id) => apps.includes(id),
+    build: (id) => APPLE_DEMO.builds.includes(id) && apps.includes(APPLE_DEMO_NAMES.builds[id].app),
+    group: (id) => Object.hasOwn(APPLE_DEMO.groups, id) && apps.includes(APPLE_DEMO.groups[id].app)
+  }
+}
+
 export function createAppleSimulator (options: AppleSimulatorOptions): AppleSimulator {
   const now = options.now ?? Date.now
   const style = options.style ?? 'example'
   const hourlyLimit = options.hourlyLimit ?? 3600
   const calls: string[] = []
+  const teams: AppleTeam[] = options.teams ??
+    [{ keyId: options.keyId, issuerId: options.issuerId, publicKey: options.publicKey, apps: Object.keys(APPLE_DEMO.apps) }]
+  const callsByKey: Record<string, string[]> = Object.fromEntries(teams.map((team) => [team.keyId, []]))
+  const visibility = new Map(teams.map((team) => [team.keyId, visibilityOf(team)]))
   const used = new Map<string, number[]>()
   const server = Fastify({ logger: false })
 
   const date = (time: number): string => style === 'example' ? isoDay(time) : new Date(time - (time % DAY_MS)).toISOString()
   const dimensionRef = (type: string, id: string): unknown => style === 'example' ? { type, id } : id
 
-  /** Verifies the bearer token and counts the call against the key's hour. */
-  async function authorize (request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+  /**
+   * Verifies the bearer token and counts the call against the key's hour: what
+   * the key sees, or undefined after answering a 401 or a 429.
+   */
+  async function authorize (request: FastifyRequest, reply: FastifyReply): Promise<Visibility | undefined> {
     const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1]
+    let team: AppleTeam | undefined
     try {
-      if (token === undefined || decodeProtectedHeader(token).kid !== options.keyId) throw new Error('unknown key')
-      const { payload } = await jwtVerify(token, options.publicKey, {
+      if (token === undefined) throw new Error('no token')
+      const kid = decodeProtectedHeader(token).kid
+      team = teams.find((candidate) => candidate.keyId === kid)
+      if (team === undefined) throw new Error('unknown key')
+      const { payload } = await jwtVerify(token, team.publicKey, {
         algorithms: ['ES256'],
         audience: 'appstoreconnect-v1',
         currentDate: new Date(now()),
-        ...(options.issuerId === undefined ? { subject: 'user' } : { issuer: options.issuerId })
+        ...(team.issuerId === undefined ? { subject: 'user' } : { issuer: team.issuerId })
       })
       if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number' || payload.exp - payload.iat > 20 * 60) throw new Error('lifetime')
     } catch {
@@ -149,18 +193,19 @@ export function createAppleSimulator (options: AppleSimulatorOptions): AppleSimu
         title: 'Authentication credentials are missing or invalid.',
         detail: 'Provide a properly configured and signed bearer token, and make sure that it has not expired. Learn more about Generating Tokens for API Requests https://developer.apple.com/go/?id=api-generating-tokens'
       })
-      return false
+      return undefined
     }
+    callsByKey[team.keyId].push(request.url.split('?')[0])
     const hourAgo = now() - 3_600_000
-    const times = (used.get(options.keyId) ?? []).filter((time) => time > hourAgo)
+    const times = (used.get(team.keyId) ?? []).filter((time) => time > hourAgo)
     times.push(now())
-    used.set(options.keyId, times)
+    used.set(team.keyId, times)
     reply.header('x-rate-limit', `user-hour-lim:${hourlyLimit};user-hour-rem:${Math.max(0, hourlyLimit - times.length)};`)
     if (times.length > hourlyLimit) {
       appleError(reply, { status: 429, code: 'RATE_LIMIT_EXCEEDED', title: 'The request rate limit has been reached.', detail: "We've received too many requests for this API. Please wait and try again or slow down your request rate." })
-      return false
+      return undefined
     }
-    return true
+    return visibility.get(team.keyId)
   }
 
   function notFound (reply: FastifyReply, type: string, id: string): FastifyReply {
@@ -189,9 +234,10 @@ export function createAppleSimulator (options: AppleSimulatorOptions): AppleSimu
   server.addHook('onRequest', async (request) => { calls.push(request.url.split('?')[0]) })
 
   server.get<{ Params: { id: string } }>('/v1/builds/:id/metrics/betaBuildUsages', async (request, reply) => {
-    if (!await authorize(request, reply)) return reply
+    const visible = await authorize(request, reply)
+    if (visible === undefined) return reply
     const { id } = request.params
-    if (!APPLE_DEMO.builds.includes(id)) return notFound(reply, 'builds', id)
+    if (!visible.build(id)) return notFound(reply, 'builds', id)
     const random = randomFrom(`build/${id}`)
     const invites = 20 + intBelow(random, 200)
     const installs = Math.floor(invites * (0.4 + random() * 0.5))
@@ -279,34 +325,39 @@ export function createAppleSimulator (options: AppleSimulatorOptions): AppleSimu
   }
 
   server.get<{ Params: { id: string } }>('/v1/apps/:id/metrics/betaTesterUsages', async (request, reply) => {
-    if (!await authorize(request, reply)) return reply
-    if (APPLE_DEMO.apps[request.params.id] === undefined) return notFound(reply, 'apps', request.params.id)
+    const visible = await authorize(request, reply)
+    if (visible === undefined) return reply
+    if (!visible.app(request.params.id)) return notFound(reply, 'apps', request.params.id)
     return groupedTesters(request, reply, request.params.id, testersOf(request.params.id), 'appsBetaTesterUsages')
   })
 
   server.get<{ Params: { id: string } }>('/v1/betaGroups/:id/metrics/betaTesterUsages', async (request, reply) => {
-    if (!await authorize(request, reply)) return reply
+    const visible = await authorize(request, reply)
+    if (visible === undefined) return reply
+    if (!visible.group(request.params.id)) return notFound(reply, 'betaGroups', request.params.id)
     const group = APPLE_DEMO.groups[request.params.id]
-    if (group === undefined) return notFound(reply, 'betaGroups', request.params.id)
     return groupedTesters(request, reply, group.app, testersOf(group.app).slice(0, group.members), 'betaGroupsBetaTesterUsages')
   })
 
   server.get<{ Params: { id: string }, Querystring: Record<string, string> }>('/v1/betaTesters/:id/metrics/betaTesterUsages', async (request, reply) => {
-    if (!await authorize(request, reply)) return reply
+    const visible = await authorize(request, reply)
+    if (visible === undefined) return reply
     const app = request.query['filter[apps]']
     if (app === undefined) {
       return appleError(reply, { status: 400, code: 'PARAMETER_ERROR.REQUIRED', title: 'A required parameter is missing.', detail: "The parameter 'filter[apps]' is required.", parameter: 'filter[apps]' })
     }
-    const apps = Object.keys(APPLE_DEMO.apps).filter((appId) => testersOf(appId).includes(request.params.id))
+    // A key sees a tester only through its own apps.
+    const apps = visible.apps.filter((appId) => testersOf(appId).includes(request.params.id))
     if (apps.length === 0) return notFound(reply, 'betaTesters', request.params.id)
+    if (!visible.app(app)) return notFound(reply, 'apps', app)
     const tester = request.params.id
     return testerPage(request, reply, apps.filter((appId) => appId === app), { name: 'apps', of: (appId) => appId }, 'betaTesterUsages', (appId) => ({ app: appId, tester }))
   })
 
   server.get<{ Params: { id: string }, Querystring: Record<string, string> }>('/v1/betaGroups/:id/metrics/publicLinkUsages', async (request, reply) => {
-    if (!await authorize(request, reply)) return reply
-    const group = APPLE_DEMO.groups[request.params.id]
-    if (group === undefined) return notFound(reply, 'betaGroups', request.params.id)
+    const visible = await authorize(request, reply)
+    if (visible === undefined) return reply
+    if (!visible.group(request.params.id)) return notFound(reply, 'betaGroups', request.params.id)
     const page = pageOf(request, reply, new URLSearchParams(request.query), [request.params.id])
     if (page === undefined) return reply
     const random = randomFrom(`public-link/${request.params.id}`)
@@ -378,45 +429,73 @@ export function createAppleSimulator (options: AppleSimulatorOptions): AppleSimu
   }
 
   server.get('/v1/apps', async (request, reply) => {
-    if (!await authorize(request, reply)) return reply
-    return resourceList(request, reply, Object.keys(APPLE_DEMO.apps), appResource)
+    const visible = await authorize(request, reply)
+    if (visible === undefined) return reply
+    return resourceList(request, reply, visible.apps, appResource)
   })
   server.get<{ Params: { id: string } }>('/v1/apps/:id', async (request, reply) => {
-    if (!await authorize(request, reply)) return reply
-    if (APPLE_DEMO.apps[request.params.id] === undefined) return notFound(reply, 'apps', request.params.id)
+    const visible = await authorize(request, reply)
+    if (visible === undefined) return reply
+    if (!visible.app(request.params.id)) return notFound(reply, 'apps', request.params.id)
     return { data: appResource(request.params.id), links: selfLink(request) }
   })
+  // An app the key cannot see has no builds and no groups to it, as one that does not exist.
   server.get<{ Querystring: Record<string, string> }>('/v1/builds', async (request, reply) => {
-    if (!await authorize(request, reply)) return reply
+    const visible = await authorize(request, reply)
+    if (visible === undefined) return reply
     const app = appFilter(request, reply)
     if (app === undefined) return reply
-    const builds = APPLE_DEMO.builds.filter((id) => APPLE_DEMO_NAMES.builds[id].app === app)
+    const builds = APPLE_DEMO.builds.filter((id) => visible.build(id) && APPLE_DEMO_NAMES.builds[id].app === app)
       .sort((a, b) => APPLE_DEMO_NAMES.builds[b].uploadedDate.localeCompare(APPLE_DEMO_NAMES.builds[a].uploadedDate))
     return resourceList(request, reply, builds, buildResource, preReleases)
   })
   server.get<{ Params: { id: string } }>('/v1/builds/:id', async (request, reply) => {
-    if (!await authorize(request, reply)) return reply
-    if (APPLE_DEMO_NAMES.builds[request.params.id] === undefined) return notFound(reply, 'builds', request.params.id)
+    const visible = await authorize(request, reply)
+    if (visible === undefined) return reply
+    if (!visible.build(request.params.id)) return notFound(reply, 'builds', request.params.id)
     return { data: buildResource(request.params.id), included: preReleases([request.params.id]), links: selfLink(request) }
   })
   server.get<{ Querystring: Record<string, string> }>('/v1/betaGroups', async (request, reply) => {
-    if (!await authorize(request, reply)) return reply
+    const visible = await authorize(request, reply)
+    if (visible === undefined) return reply
     const app = appFilter(request, reply)
     if (app === undefined) return reply
-    return resourceList(request, reply, Object.keys(APPLE_DEMO.groups).filter((id) => APPLE_DEMO.groups[id].app === app), groupResource)
+    return resourceList(request, reply, Object.keys(APPLE_DEMO.groups).filter((id) => visible.group(id) && APPLE_DEMO.groups[id].app === app), groupResource)
   })
   server.get<{ Params: { id: string } }>('/v1/betaGroups/:id', async (request, reply) => {
-    if (!await authorize(request, reply)) return reply
-    if (APPLE_DEMO.groups[request.params.id] === undefined) return notFound(reply, 'betaGroups', request.params.id)
+    const visible = await authorize(request, reply)
+    if (visible === undefined) return reply
+    if (!visible.group(request.params.id)) return notFound(reply, 'betaGroups', request.params.id)
     return { data: groupResource(request.params.id), links: selfLink(request) }
   })
+  /** A to-one relationship's linkage: the app a build or beta group belongs to. */
+  const appLinkage = (request: FastifyRequest, type: string, id: string, app: string): unknown => {
+    const self = canonicalUrl(request)
+    return {
+      data: { type: 'apps', id: app },
+      links: { self: self.toString(), related: new URL(`/v1/${type}/${encodeURIComponent(id)}/app`, self).toString() }
+    }
+  }
+  server.get<{ Params: { id: string } }>('/v1/builds/:id/relationships/app', async (request, reply) => {
+    const visible = await authorize(request, reply)
+    if (visible === undefined) return reply
+    if (!visible.build(request.params.id)) return notFound(reply, 'builds', request.params.id)
+    return appLinkage(request, 'builds', request.params.id, APPLE_DEMO_NAMES.builds[request.params.id].app)
+  })
+  server.get<{ Params: { id: string } }>('/v1/betaGroups/:id/relationships/app', async (request, reply) => {
+    const visible = await authorize(request, reply)
+    if (visible === undefined) return reply
+    if (!visible.group(request.params.id)) return notFound(reply, 'betaGroups', request.params.id)
+    return appLinkage(request, 'betaGroups', request.params.id, APPLE_DEMO.groups[request.params.id].app)
+  })
   server.get<{ Querystring: Record<string, string> }>('/v1/betaTesters', async (request, reply) => {
-    if (!await authorize(request, reply)) return reply
-    const everyone = [...new Set(Object.keys(APPLE_DEMO.apps).flatMap(testersOf))]
+    const visible = await authorize(request, reply)
+    if (visible === undefined) return reply
+    const everyone = [...new Set(visible.apps.flatMap(testersOf))]
     const wanted = request.query['filter[id]']?.split(',')
     const testers = wanted === undefined ? everyone : everyone.filter((id) => wanted.includes(id))
     return resourceList(request, reply, testers, (id) => ({ type: 'betaTesters', id, attributes: testerProfile(id) }))
   })
 
-  return { server, calls }
+  return { server, calls, callsByKey }
 }
