@@ -38,7 +38,7 @@ t.test('the last builds, newest first, each its report summed into one point, wi
 
   const csv = await app.inject({ url: `${ROUTE}?last=2`, headers: { accept: 'text/csv' } })
   t.match(csv.headers['content-type'], /^text\/csv/)
-  t.match(csv.body.split('\n')[0], /^start,end,build,buildName,installs,/, 'each build named beside its id')
+  t.match(csv.body.split('\n')[0], /^start,end,build,buildName,account,installs,/, 'each build named beside its id')
 })
 
 t.test('last defaults to 10 and is checked before any upstream call', async (t) => {

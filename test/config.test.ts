@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -47,10 +48,13 @@ t.test('a malformed GUPSHUP_APP_TOKENS is refused without printing a token', asy
 t.test('production refuses to start without API keys unless GATEWAY_AUTH=none', async (t) => {
   fails(t, { NODE_ENV: 'production' }, 'GATEWAY_API_KEYS')
   t.same(loadConfig({ NODE_ENV: 'production', GATEWAY_AUTH: 'none' }).apiKeys, [])
-  t.same(loadConfig({ NODE_ENV: 'production', GATEWAY_API_KEYS: 'abcdefghijklmnop, qrstuvwxyz012345' }).apiKeys,
-    [{ name: 'key1', key: 'abcdefghijklmnop' }, { name: 'key2', key: 'qrstuvwxyz012345' }])
-  t.same(loadConfig({ GATEWAY_API_KEYS: 'dashboards=abcdefghijklmnop,ops = qrstuvwxyz012345' }).apiKeys,
-    [{ name: 'dashboards', key: 'abcdefghijklmnop' }, { name: 'ops', key: 'qrstuvwxyz012345' }])
+  // Kept as SHA-256 digests (never the key), each seeing everything (scope *).
+  const digest = (key: string): string => createHash('sha256').update(key).digest('hex')
+  const keysOf = (env: Record<string, string>): unknown => loadConfig(env).apiKeys.map(({ name, digest, grants }) => ({ name, digest: digest.toString('hex'), all: grants.all }))
+  t.same(keysOf({ NODE_ENV: 'production', GATEWAY_API_KEYS: 'abcdefghijklmnop, qrstuvwxyz012345' }),
+    [{ name: 'key1', digest: digest('abcdefghijklmnop'), all: true }, { name: 'key2', digest: digest('qrstuvwxyz012345'), all: true }])
+  t.same(keysOf({ GATEWAY_API_KEYS: 'dashboards=abcdefghijklmnop,ops = qrstuvwxyz012345' }),
+    [{ name: 'dashboards', digest: digest('abcdefghijklmnop'), all: true }, { name: 'ops', digest: digest('qrstuvwxyz012345'), all: true }])
   fails(t, { GATEWAY_API_KEYS: 'a=abcdefghijklmnop,a=qrstuvwxyz012345' }, 'GATEWAY_API_KEYS', 'abcdefghijklmnop')
   fails(t, { GATEWAY_API_KEYS: '9lives=abcdefghijklmnop' }, 'GATEWAY_API_KEYS', 'abcdefghijklmnop')
   fails(t, { GATEWAY_API_KEYS: 'short' }, 'GATEWAY_API_KEYS', 'short')

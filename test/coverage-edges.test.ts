@@ -33,11 +33,11 @@ t.test('Apple builds with parts missing: named from what Apple sends, unknown CS
   const csv = await app.inject({ url: `/usage/apple/apps/${APPLE_APP}/builds`, headers: { accept: 'text/csv' } })
   t.equal(csv.statusCode, 200)
   t.same(csv.body.split('\r\n'), [
-    'id,name,version,marketingVersion,platform,uploadedDate,processingState,expired',
-    'b-number-only,7,7,,,,,true',
-    'b-version-only,2.0,,2.0,IOS,,,',
-    'b-nothing,,,,,,,',
-    'b-unlisted-version,9,9,,,,,',
+    'id,name,account,version,marketingVersion,platform,uploadedDate,processingState,expired',
+    'b-number-only,7,default,7,,,,,true',
+    'b-version-only,2.0,default,,2.0,IOS,,,',
+    'b-nothing,,default,,,,,,',
+    'b-unlisted-version,9,default,9,,,,,',
     ''
   ], 'null is an empty cell; a boolean is true or false')
 })
@@ -52,8 +52,8 @@ t.test('Apple apps and groups without attributes: null names, not an error', asy
   const apps = await app.inject('/usage/apple/apps')
   t.equal(apps.statusCode, 200)
   t.same(apps.json().items, [
-    { type: 'app', id: '1', name: null, attributes: { bundleId: null, sku: null } },
-    { type: 'app', id: '2', name: null, attributes: { bundleId: 'com.example.two', sku: null } }
+    { type: 'app', id: '1', account: 'default', name: null, attributes: { bundleId: null, sku: null } },
+    { type: 'app', id: '2', account: 'default', name: null, attributes: { bundleId: 'com.example.two', sku: null } }
   ], 'a name that is not text is no name')
 
   apple.intercept({ path: /^\/v1\/betaGroups\?/, method: 'GET' }).reply(200, {
@@ -64,9 +64,9 @@ t.test('Apple apps and groups without attributes: null names, not an error', asy
   const groups = await app.inject({ url: `/usage/apple/apps/${APPLE_APP}/beta-groups`, headers: { accept: 'text/csv' } })
   t.equal(groups.statusCode, 200)
   t.same(groups.body.split('\r\n'), [
-    'id,name,isInternalGroup,publicLinkEnabled,publicLink',
-    'g1,,,,',
-    'g2,Friends,,false,',
+    'id,name,account,isInternalGroup,publicLinkEnabled,publicLink',
+    'g1,,default,,,',
+    'g2,Friends,default,,false,',
     ''
   ])
 })
@@ -122,8 +122,8 @@ t.test('Gupshup partner token refused mid-life: the gateway signs in once more a
   const res = await app.inject('/usage/gupshup/apps')
   t.equal(res.statusCode, 200)
   t.same(res.json().items, [
-    { type: 'app', id: 'app-1', name: 'One', attributes: { live: true, stopped: false } },
-    { type: 'app', id: 'app-2', name: null, attributes: { live: null, stopped: null } }
+    { type: 'app', id: 'app-1', account: 'default', name: 'One', attributes: { live: true, stopped: false } },
+    { type: 'app', id: 'app-2', account: 'default', name: null, attributes: { live: null, stopped: null } }
   ], 'an app listed without a name or state: null where Gupshup does not say')
 })
 
@@ -224,5 +224,5 @@ t.test('Gupshup partner list of more than a page: a name on the second page is f
   const directory = await app.inject('/usage/gupshup/apps')
   t.equal(directory.statusCode, 200)
   t.equal(directory.json().items.length, 101)
-  t.same(directory.json().items.at(-1), { type: 'app', id: GUPSHUP_APP, name: 'Acme WhatsApp', attributes: { live: true, stopped: false } })
+  t.same(directory.json().items.at(-1), { type: 'app', id: GUPSHUP_APP, account: 'default', name: 'Acme WhatsApp', attributes: { live: true, stopped: false } })
 })

@@ -21,9 +21,10 @@ t.test('the Apple apps directory: every app with its name, bundle id and sku, ca
     provider: 'apple',
     directory: 'apps',
     subject: null,
+    account: 'default',
     items: [
-      { type: 'app', id: APPLE_APP, name: 'Acme Chat', attributes: { bundleId: 'com.acme.chat', sku: 'ACMECHAT' } },
-      { type: 'app', id: APPLE_SMALL_APP, name: 'Acme Notes', attributes: { bundleId: 'com.acme.notes', sku: 'ACMENOTES' } }
+      { type: 'app', id: APPLE_APP, account: 'default', name: 'Acme Chat', attributes: { bundleId: 'com.acme.chat', sku: 'ACMECHAT' } },
+      { type: 'app', id: APPLE_SMALL_APP, account: 'default', name: 'Acme Notes', attributes: { bundleId: 'com.acme.notes', sku: 'ACMENOTES' } }
     ],
     paging: { total: 2, limit: null, next: null }
   })
@@ -32,7 +33,7 @@ t.test('the Apple apps directory: every app with its name, bundle id and sku, ca
   t.equal(again.headers.etag, res.headers.etag)
   t.equal((await app.inject({ url: '/usage/apple/apps', headers: { 'if-none-match': String(res.headers.etag) } })).statusCode, 304)
   const csv = await app.inject({ url: '/usage/apple/apps', headers: { accept: 'text/csv' } })
-  t.equal(csv.body, `id,name,bundleId,sku\r\n${APPLE_APP},Acme Chat,com.acme.chat,ACMECHAT\r\n${APPLE_SMALL_APP},Acme Notes,com.acme.notes,ACMENOTES\r\n`)
+  t.equal(csv.body, `id,name,account,bundleId,sku\r\n${APPLE_APP},Acme Chat,default,com.acme.chat,ACMECHAT\r\n${APPLE_SMALL_APP},Acme Notes,default,com.acme.notes,ACMENOTES\r\n`)
   t.same(sims.apple.calls, ['/v1/apps'], 'one upstream call for all of it')
 })
 
@@ -45,6 +46,7 @@ t.test('an app’s builds: newest first, named "1.4 (212)", paged with limit and
   t.same(page.items, [{
     type: 'build',
     id: APPLE_BUILD,
+    account: 'default',
     name: '1.4 (212)',
     attributes: { version: '212', marketingVersion: '1.4', platform: 'IOS', uploadedDate: APPLE_DEMO_NAMES.builds[APPLE_BUILD].uploadedDate, processingState: 'VALID', expired: false }
   }])
@@ -54,8 +56,8 @@ t.test('an app’s builds: newest first, named "1.4 (212)", paged with limit and
   t.same(second.items.map((item: { name: string }) => item.name), ['1.3 (205)'])
   t.equal(second.paging.next, null)
   const csv = await app.inject({ url: `/usage/apple/apps/${APPLE_APP}/builds?limit=1`, headers: { accept: 'text/csv' } })
-  t.equal(csv.body.split('\r\n')[0], 'id,name,version,marketingVersion,platform,uploadedDate,processingState,expired')
-  t.match(csv.body.split('\r\n')[1], /^ace4f47a-60ae-4ed6-954f-c4e61c7baab0,1\.4 \(212\),212,1\.4,IOS,2024-01-10T09:30:00\.000\+00:00,VALID,false$/)
+  t.equal(csv.body.split('\r\n')[0], 'id,name,account,version,marketingVersion,platform,uploadedDate,processingState,expired')
+  t.match(csv.body.split('\r\n')[1], /^ace4f47a-60ae-4ed6-954f-c4e61c7baab0,1\.4 \(212\),default,212,1\.4,IOS,2024-01-10T09:30:00\.000\+00:00,VALID,false$/)
 
   const calls = sims.apple.calls.length
   const bad = await app.inject(`/usage/apple/apps/${APPLE_APP}/builds?limit=500`)
@@ -78,6 +80,7 @@ t.test('an app’s beta groups: names, internal or not, public links', async (t)
   t.same(res.json().items, [{
     type: 'betaGroup',
     id: APPLE_GROUP,
+    account: 'default',
     name: 'Public beta',
     attributes: { isInternalGroup: false, publicLinkEnabled: true, publicLink: 'https://testflight.apple.com/join/AbCdEf12' }
   }])
@@ -111,7 +114,7 @@ t.test('the Gupshup apps directory with partner sign-in: the partner’s apps an
   const res = await app.inject('/usage/gupshup/apps')
   t.equal(res.statusCode, 200)
   const directory = res.json()
-  t.same(directory.items, Object.entries(GUPSHUP_DEMO_APPS).map(([id, name]) => ({ type: 'app', id, name, attributes: { live: true, stopped: false } })))
+  t.same(directory.items, Object.entries(GUPSHUP_DEMO_APPS).map(([id, name]) => ({ type: 'app', id, account: 'default', name, attributes: { live: true, stopped: false } })))
   t.notMatch(res.body, /phone|9198/, 'phone numbers are left out')
   t.equal(sims.gupshup.otherCalls.filter((path) => path === '/partner/app/list').length, 1)
 
@@ -139,7 +142,7 @@ t.test('the Gupshup app list: a bare array is read, another shape is refused', a
     .reply(200, [{ id: 'app-1', name: 'One', live: false, stopped: true, phone: '919800000001' }], { headers: JSON_HEADERS })
   const res = await app.inject('/usage/gupshup/apps')
   t.equal(res.statusCode, 200)
-  t.same(res.json().items, [{ type: 'app', id: 'app-1', name: 'One', attributes: { live: false, stopped: true } }])
+  t.same(res.json().items, [{ type: 'app', id: 'app-1', account: 'default', name: 'One', attributes: { live: false, stopped: true } }])
 })
 
 t.test('without partner sign-in, the Gupshup directory is the configured apps, named once their usage rows said', async (t) => {

@@ -46,7 +46,7 @@ t.test('an extra provider is served, validated, cached, listed in GET /usage and
   const listed = catalog.providers.find((provider) => provider.name === 'meter')
   t.equal(listed?.status, 'configured')
   t.equal(listed?.reports[0].route, '/usage/meter/accounts/{accountId}')
-  t.same(listed?.reports[0].parameters.map((parameter) => parameter.name), ['accountId', 'day', 'labels'])
+  t.same(listed?.reports[0].parameters.map((parameter) => parameter.name), ['accountId', 'day', 'labels', 'account'])
   t.same(catalog.providers.map((provider) => provider.name), withMeter.map((provider) => provider.name))
 
   const spec = (await app.inject({ url: '/openapi.json' })).json() as { paths: Record<string, { get: { tags: string[] } }>, tags: Array<{ name: string }>, components: { schemas: Record<string, { properties: { provider: { anyOf: Array<{ enum: string[] }> } } }> } }

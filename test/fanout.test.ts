@@ -145,7 +145,7 @@ t.test('without apps: every app the gateway serves; CSV names each point’s app
   t.equal(csv.statusCode, 200)
   t.match(csv.headers['content-type'], /^text\/csv/)
   const lines = csv.body.trim().split('\n')
-  t.match(lines[0], /^start,end,app,messages,/)
+  t.match(lines[0], /^start,end,app,account,messages,/)
   t.equal(lines.length, 3, 'a header and one row per app')
 
   const calls = sims.gupshup.calls.length
@@ -159,7 +159,7 @@ t.test('without apps: every app the gateway serves; CSV names each point’s app
   const catalog = (await app.inject('/usage')).json()
   const fanOut = catalog.providers.find((provider: { name: string }) => provider.name === 'gupshup').reports.find((entry: { route: string }) => entry.route === '/usage/gupshup/usage')
   t.equal(fanOut.subject, 'provider')
-  t.same(fanOut.parameters.map((parameter: { name: string }) => parameter.name), ['from', 'to', 'apps', 'granularity', 'strict', 'labels'])
+  t.same(fanOut.parameters.map((parameter: { name: string }) => parameter.name), ['from', 'to', 'apps', 'granularity', 'strict', 'labels', 'account'])
 
   // labels=true names each point's app, from the usage rows (no directory call needed).
   const labelled = (await app.inject('/usage/gupshup/usage?from=2024-03-01&to=2024-03-31&granularity=month&labels=true')).json()

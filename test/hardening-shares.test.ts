@@ -53,8 +53,8 @@ t.test('Apple: a caller over its share of a contended key gets 429 caller_upstre
   const line = gw.logs.find((entry) => entry.caller === 'a' && entry.url === '/usage/apple/apps/app1/beta-testers?limit=2&all=true')
   t.match(line, { caller: 'a', upstreamCalls: 6 }, "the log line charges a's six pages to a")
   const metrics = (await app.inject('/metrics')).body
-  t.match(metrics, /gateway_caller_upstream_calls_total\{provider="apple",caller="a"\} 10/)
-  t.match(metrics, /gateway_caller_upstream_calls_total\{provider="apple",caller="b"\} 2/)
+  t.match(metrics, /gateway_caller_upstream_calls_total\{provider="apple",account="default",caller="a"\} 10/)
+  t.match(metrics, /gateway_caller_upstream_calls_total\{provider="apple",account="default",caller="b"\} 2/)
   t.match(metrics, /gateway_caller_share_refusals_total\{provider="apple",caller="a"\} 1/)
   t.notMatch(metrics, new RegExp(`${KEY_A}|${KEY_B}`), 'names, never keys')
 })
@@ -106,6 +106,6 @@ t.test('without keys the caller is the client address for shares, and `anonymous
   t.equal(over.json().code, 'caller_upstream_share', 'the second address is over its half of four')
   t.equal((await app.inject(from('10.9.8.1', '2023-09'))).statusCode, 200, 'the first is not')
   const metrics = (await app.inject('/metrics')).body
-  t.match(metrics, /gateway_caller_upstream_calls_total\{provider="gupshup",caller="anonymous"\} 4/)
+  t.match(metrics, /gateway_caller_upstream_calls_total\{provider="gupshup",account="default",caller="anonymous"\} 4/)
   t.notMatch(metrics, /10\.9\.8\./, 'no address in a metric label')
 })

@@ -149,8 +149,8 @@ t.test('M5: partner sign-in: token fetches are budgeted and counted; an app the 
   const line = gw.logs.find((entry) => entry.url === '/usage/gupshup/apps/made-up-0/wallet')
   t.match(line, { upstreamCalls: 2 }, 'the log line counts the login and the token fetch')
   const metrics = (await gw.app.inject('/metrics')).body
-  t.match(metrics, /gateway_upstream_request_duration_seconds_count\{provider="gupshup",report="appToken",status="400"\} 10/)
-  t.match(metrics, /gateway_upstream_request_duration_seconds_count\{provider="gupshup",report="login",status="200"\} 1/)
+  t.match(metrics, /gateway_upstream_request_duration_seconds_count\{provider="gupshup",account="default",report="appToken",status="400"\} 10/)
+  t.match(metrics, /gateway_upstream_request_duration_seconds_count\{provider="gupshup",account="default",report="login",status="200"\} 1/)
 })
 
 t.test('Low: a recent day Gupshup reported empty is re-checked after an hour; an old one is not', async (t) => {

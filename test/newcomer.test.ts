@@ -130,9 +130,9 @@ t.test('a typo is named as such, with what it likely meant, before anything is s
     [`/usage/gupshup/apps/${GUPSHUP_APP}?frm=2026-10-01&to=2026-10-31`, 'frm', "The query parameter 'frm' is not a parameter of this route (did you mean 'from'?)."],
     [`/usage/apple/apps/${APPLE_APP}/beta-testers?limt=5`, 'limt', "The query parameter 'limt' is not a parameter of this route (did you mean 'limit'?)."],
     [`/usage/apple/apps/${APPLE_APP}/beta-testers?TesterID=x`, 'TesterID', "The query parameter 'TesterID' is not a parameter of this route (did you mean 'testerId'?)."],
-    [`/usage/gupshup/apps/${GUPSHUP_APP}/discount?year=2026&month=1&day=3`, 'day', "The query parameter 'day' is not a parameter of this route (it has 'year', 'month', 'granularity', 'labels')."],
-    [`/usage/gupshup/apps/${GUPSHUP_APP}/wallet?limit=3`, 'limit', "The query parameter 'limit' is not a parameter of this route (it has 'labels')."],
-    ['/usage/gupshup/apps?limit=3', 'limit', "The query parameter 'limit' is not a parameter of this route (it takes none)."],
+    [`/usage/gupshup/apps/${GUPSHUP_APP}/discount?year=2026&month=1&day=3`, 'day', "The query parameter 'day' is not a parameter of this route (it has 'year', 'month', 'granularity', 'labels', 'account')."],
+    [`/usage/gupshup/apps/${GUPSHUP_APP}/wallet?limit=3`, 'limit', "The query parameter 'limit' is not a parameter of this route (it has 'labels', 'account')."],
+    ['/usage/gupshup/apps?limit=3', 'limit', "The query parameter 'limit' is not a parameter of this route (it has 'account')."],
     [`/usage/apple/apps/${APPLE_APP}/beta-testers?limit=5&limit=6`, 'limit', "The query parameter 'limit' was given 2 times; give it once."]
   ]
   for (const [url, parameter, detail] of cases) {

@@ -20,8 +20,8 @@ t.test('/metrics shows requests, cache results and upstream calls moving', async
   t.equal(metric(text, 'gateway_http_request_duration_seconds_count', 'route="/usage/apple/builds/:buildId",status="404"'), 1)
   t.equal(metric(text, 'gateway_cache_results_total', 'result="MISS"'), 1)
   t.equal(metric(text, 'gateway_cache_results_total', 'result="HIT"'), 1)
-  t.equal(metric(text, 'gateway_upstream_request_duration_seconds_count', 'provider="apple",report="betaBuildUsages",status="200"'), 1)
-  t.equal(metric(text, 'gateway_upstream_request_duration_seconds_count', 'provider="apple",report="betaBuildUsages",status="404"'), 1)
+  t.equal(metric(text, 'gateway_upstream_request_duration_seconds_count', 'provider="apple",account="default",report="betaBuildUsages",status="200"'), 1)
+  t.equal(metric(text, 'gateway_upstream_request_duration_seconds_count', 'provider="apple",account="default",report="betaBuildUsages",status="404"'), 1)
   t.ok(metric(text, 'gateway_cache_bytes', 'cache="reports"') > 0)
   t.equal(metric(text, 'gateway_cache_entries', 'cache="reports"'), 1)
   t.equal(metric(text, 'gateway_apple_quota_remaining', 'figure="user-hour-rem"'), 3598, "Apple's last user-hour-rem")
@@ -34,8 +34,8 @@ t.test('/metrics counts budget refusals and upstream 429s', async (t) => {
   await app.inject(`/usage/gupshup/apps/${GUPSHUP_APP}?from=2024-01-01&to=2024-01-05`)
   t.equal((await app.inject(`/usage/gupshup/apps/${GUPSHUP_APP}?from=2023-01-01&to=2023-01-05`)).statusCode, 429)
   const text = (await app.inject('/metrics')).body
-  t.equal(metric(text, 'gateway_upstream_refusals_total', 'provider="gupshup",reason="budget"'), 1)
-  t.equal(metric(text, 'gateway_upstream_request_duration_seconds_count', 'provider="gupshup",report="dailyUsage",status="200"'), 1)
+  t.equal(metric(text, 'gateway_upstream_refusals_total', 'provider="gupshup",account="default",reason="budget"'), 1)
+  t.equal(metric(text, 'gateway_upstream_request_duration_seconds_count', 'provider="gupshup",account="default",report="dailyUsage",status="200"'), 1)
 })
 
 t.test('evictions are counted when the bound forces them out', async (t) => {

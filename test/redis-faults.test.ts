@@ -73,7 +73,7 @@ t.test('Redis reachable but misbehaving', { skip: hasRedis ? false : 'redis-serv
     const waitMs = 300
     const quick = simulatedConfig(loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: url, GATEWAY_RATE_LIMIT_PER_MINUTE: '1000', UPSTREAM_TIMEOUT_MS: String(waitMs) }), sims)
     const { app } = await gateway(t, { config: quick })
-    const key = 'usage-gateway:report:apple.builds.betaBuildUsages:ace4f47a-60ae-4ed6-954f-c4e61c7baab0?'
+    const key = 'usage-gateway:report:apple.builds.betaBuildUsages:default:ace4f47a-60ae-4ed6-954f-c4e61c7baab0?'
     await admin.del(key)
     await admin.set(`${key}:lock`, 'a-replica-that-died', 'PX', 60_000)
     const appleCalls = sims.apple.calls.length
