@@ -447,7 +447,7 @@ export class UsageService {
   }
 
   /** The provider's accounts the request may use (the one it names, checked); none is an empty list, not an error. */
-  private usableAccounts (provider: string, request: ReportRequest): string[] {
+  private usableAccounts (provider: string, request: ReportRequest): readonly string[] {
     const { grants } = request.context
     const names = this.accounts.names(provider)
     if (names.length === 0) throw new ProviderNotConfiguredError(provider)

@@ -30,6 +30,8 @@ export class AccountSet {
   private readonly closeAfterMs: number
   /** provider → account → its source, in the accounts' order. */
   private held = new Map<string, Map<string, Held>>()
+  /** provider → its account names, in order (read on every request: kept, not rebuilt). */
+  private namesOf = new Map<string, readonly string[]>()
   /** Sources dropped by a replace, waiting for their requests in flight. */
   private readonly retiring = new Map<ReturnType<typeof setTimeout>, Source[]>()
   private readonly retired: Array<Promise<void>> = []
@@ -74,6 +76,7 @@ export class AccountSet {
     const kept = new Set([...next.values()].flatMap((accounts) => [...accounts.values()].map((held) => held.source)))
     const dropped = [...this.held.values()].flatMap((accounts) => [...accounts.values()].map((held) => held.source)).filter((source) => !kept.has(source))
     this.held = next
+    this.namesOf = new Map([...next].map(([provider, accounts]) => [provider, [...accounts.keys()]]))
     if (dropped.length > 0) {
       // Requests in flight may still be using them: close them once those have had time to finish.
       const timer = setTimeout(() => {
@@ -86,8 +89,8 @@ export class AccountSet {
   }
 
   /** The provider's account names, in order (the environment's `default` first). */
-  names (provider: string): string[] {
-    return [...this.held.get(provider)?.keys() ?? []]
+  names (provider: string): readonly string[] {
+    return this.namesOf.get(provider) ?? []
   }
 
   source (provider: string, account: string): Source | undefined {
@@ -106,6 +109,7 @@ export class AccountSet {
     sources.push(...[...this.retiring.values()].flat())
     this.retiring.clear()
     this.held = new Map()
+    this.namesOf = new Map()
     await Promise.all([...this.retired, ...sources.map(async (source) => { await source.close() })])
   }
 }

@@ -70,7 +70,7 @@ export class Owners {
    * The accounts a key may use of a provider: the one it named (checked), or
    * every one it may use, in order. Throws when it may use none.
    */
-  candidates (provider: string, grants: Grants, named: string | undefined, hidden = (): GatewayError => this.options.notFound(provider, '', '')): string[] {
+  candidates (provider: string, grants: Grants, named: string | undefined, hidden = (): GatewayError => this.options.notFound(provider, '', '')): readonly string[] {
     const names = this.options.accounts.names(provider)
     if (names.length === 0) throw new ProviderNotConfiguredError(provider)
     if (named !== undefined) {
@@ -79,7 +79,7 @@ export class Owners {
       if (!names.includes(named)) throw new InvalidParameterError('account', `${provider} has no account '${named}' (it has ${names.map((name) => `'${name}'`).join(', ')}).`)
       return [named]
     }
-    const usable = names.filter((name) => grants.mayUse(provider, name))
+    const usable = grants.all ? names : names.filter((name) => grants.mayUse(provider, name))
     if (usable.length === 0) throw hidden()
     return usable
   }
@@ -101,7 +101,7 @@ export class Owners {
     return this.find(question, candidates, hidden)
   }
 
-  private async find (question: OwnerQuestion, candidates: string[], hidden: () => GatewayError): Promise<string> {
+  private async find (question: OwnerQuestion, candidates: readonly string[], hidden: () => GatewayError): Promise<string> {
     const { provider, type, id, top, grants, context } = question
     const remembered = this.owners.get(`${provider}:${type}:${id}`)
     if (remembered !== undefined && candidates.includes(remembered.account)) return this.allowed(question, remembered.account, remembered.top, hidden)
