@@ -16,6 +16,7 @@ t.test('Apple’s documented example normalizes to the documented report', async
   t.same(res.json(), {
     provider: 'apple',
     report: 'betaBuildUsages',
+    account: 'default',
     subject: { type: 'build', id: APPLE_BUILD },
     units: { installs: 'count', crashes: 'count', sessions: 'count', invites: 'count', feedback: 'count' },
     data: [{ start: '2022-10-05', end: '2023-10-05', dimensions: {}, metrics: { installs: 2, crashes: 0, sessions: 0, invites: 0, feedback: 0 } }],

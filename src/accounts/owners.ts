@@ -103,13 +103,21 @@ export class Owners {
 
   private async find (question: OwnerQuestion, candidates: readonly string[], hidden: () => GatewayError): Promise<string> {
     const { provider, type, id, top, grants, context } = question
-    const remembered = this.owners.get(`${provider}:${type}:${id}`)
-    if (remembered !== undefined && candidates.includes(remembered.account)) return this.allowed(question, remembered.account, remembered.top, hidden)
-    if (remembered !== undefined) throw hidden()
+    // A top-level subject is remembered by its own id (a tester's owner is its app's); another by its type and id.
+    const key = top === undefined ? `${provider}:${type}:${id}` : `${provider}::${top}`
+    const remembered = this.owners.get(key)
+    if (remembered !== undefined) {
+      if (!candidates.includes(remembered.account) || !grants.maySee(provider, remembered.account, remembered.top)) throw hidden()
+      return remembered.account
+    }
     if (top === undefined) {
       for (const account of candidates) {
         const parent = await this.parentIn(provider, account, type, id, context)
-        if (parent !== undefined) return this.allowed(question, account, parent, hidden)
+        if (parent === undefined) continue
+        // The owner, whether or not this key may see its app: remembered either way.
+        this.owners.set(key, { account, top: parent })
+        if (!grants.maySee(provider, account, parent)) throw hidden()
+        return account
       }
       throw hidden()
     }
@@ -119,19 +127,12 @@ export class Owners {
         const listed = await this.options.topLevel(provider, account, context, refresh)
         // A provider that lists no top-level subjects: the first account that may see it answers.
         if (listed === undefined || listed.has(top)) {
-          this.owners.set(`${provider}:${type}:${id}`, { account, top })
+          this.owners.set(key, { account, top })
           return account
         }
       }
     }
     throw hidden()
-  }
-
-  /** The account, once the key may see the subject's app there; remembered either way (it is the owner). */
-  private allowed (question: OwnerQuestion, account: string, top: string, hidden: () => GatewayError): string {
-    this.owners.set(`${question.provider}:${question.type}:${question.id}`, { account, top })
-    if (!question.grants.maySee(question.provider, account, top)) throw hidden()
-    return account
   }
 
   /** The subject's app as the account sees it, or undefined when the account cannot see it (remembered). */
