@@ -106,6 +106,35 @@ t.test('a subject another account owns costs the key the same upstream calls as 
     'the hidden build is asked of brand-a like a missing one: its 404 is not free (no oracle in timing, budget or /metrics)')
 })
 
+t.test('an account name given other credentials (SIGHUP) never answers from what the previous ones fetched', async (t) => {
+  const sim = await startAppleTeams({})
+  t.teardown(sim.close)
+  const [teamA, teamB] = sim.teams
+  const dir = mkdtempSync(join(tmpdir(), 'accounts-audit-'))
+  const account = (team: typeof teamA, file: string): Record<string, string> => {
+    writeFileSync(join(dir, file), team.credentials.privateKeyPem)
+    return { issuerId: team.credentials.issuerId, keyId: team.credentials.keyId, privateKeyPath: join(dir, file) }
+  }
+  const key = newKey()
+  const apiKeys = { client: { sha256: sha256(key), scopes: ['apple:client'] } }
+  const path = join(dir, 'accounts.json')
+  writeFileSync(path, JSON.stringify({ apple: { client: account(teamA, 'a.p8') }, apiKeys }))
+  const env = { ACCOUNTS_FILE: path, APPLE_BASE_URL: sim.baseUrl }
+  const { app } = await gateway(t, { config: loadConfig({ LOG_LEVEL: 'info', ...env }), env })
+  const chat = `/usage/apple/apps/${APPLE_APP}/beta-testers?limit=2`
+  t.same((await app.inject({ url: '/usage/apple/apps', headers: as(key) })).json().items.map((item: { id: string }) => item.id), [APPLE_APP])
+  t.equal((await app.inject({ url: chat, headers: as(key) })).statusCode, 200)
+  // The agency's client changes: the account `client` is now the other team, and its key is handed to them.
+  writeFileSync(path, JSON.stringify({ apple: { client: account(teamB, 'b.p8') }, apiKeys }))
+  t.equal(app.reloadAccounts(), true)
+  const apps = await app.inject({ url: '/usage/apple/apps', headers: as(key) })
+  t.same(apps.json().items.map((item: { id: string }) => item.id), [APPLE_SMALL_APP], "the directory is the new team's, not the cached one")
+  t.equal(apps.headers['x-cache'], 'MISS')
+  const previous = await app.inject({ url: chat, headers: as(key) })
+  t.equal(previous.statusCode, 404, "the previous team's cached report is not served")
+  t.notMatch(previous.body, /"data"/)
+})
+
 interface GupshupAccounts { app: App, rawLogs: string[], path: string, document: Record<string, unknown>, keys: Record<string, string>, calls: () => number, tokens: string[] }
 
 /** Two Gupshup accounts on one simulator: `main` holds GUPSHUP_APP, `finance` OTHER_GUPSHUP_APP; a key per entry of `scopes`. */
