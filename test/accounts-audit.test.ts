@@ -69,7 +69,7 @@ function problemOf (body: string): Record<string, unknown> {
 
 t.test("a tester's remembered owner does not open another app of that account to a key scoped to one of its apps", async (t) => {
   // brand-a sees both demo apps, brand-b only Acme Notes; `notes` may see Acme Notes in brand-a, and all of brand-b.
-  const { app, keys } = await appleTeams(t, [[APPLE_APP, APPLE_SMALL_APP], [APPLE_SMALL_APP]], {
+  const { app, keys, rawLogs } = await appleTeams(t, [[APPLE_APP, APPLE_SMALL_APP], [APPLE_SMALL_APP]], {
     ops: ['*'],
     notes: [`apple:brand-a/${APPLE_SMALL_APP}`, 'apple:brand-b']
   })
@@ -84,6 +84,10 @@ t.test("a tester's remembered owner does not open another app of that account to
   t.equal(after.statusCode, 404, 'still a 404: the remembered owner is not a pass to another app')
   t.same(problemOf(after.body), problemOf(before.body), 'and the same 404 as before')
   t.notMatch(after.body, /"data"/)
+  // The tester's name (the demo tester is Ada Lovelace) is an answer's, never a log line's.
+  const named = await app.inject({ url: `/usage/apple/beta-testers/${SHARED_TESTER}?appId=${APPLE_SMALL_APP}&labels=true`, headers: as(keys.notes) })
+  t.match(named.body, /Lovelace/)
+  t.notMatch(rawLogs.join('\n'), /Lovelace|ada@example\.com/)
 })
 
 t.test('a subject another account owns costs the key the same upstream calls as one that does not exist', async (t) => {
@@ -262,4 +266,23 @@ t.test('GATEWAY_AUTH=none with apiKeys in the accounts file refuses to start, an
   writeFileSync(path, JSON.stringify({ apiKeys: { ops: { sha256: sha256(newKey()), scopes: ['gupshup'] } } }))
   t.equal(app.reloadAccounts(), false, 'a reload that would ignore its keys is refused')
   t.match(rawLogs.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === 'accounts not reloaded: the previous configuration stays'), { reason: /GATEWAY_AUTH/ })
+})
+
+t.test('reload edge cases: a scope naming a dropped account keeps what was; a provider left with no account answers 503, not a crash', async (t) => {
+  const { app, keys, path, document, rawLogs } = await gupshupAccounts(t, { ops: ['*'], fin: ['gupshup:finance'] })
+  const apiKeys = document.apiKeys as Record<string, unknown>
+  writeFileSync(path, JSON.stringify({ ...document, gupshup: { main: { appTokensEnv: 'MAIN_TOKENS' } } }))
+  t.equal(app.reloadAccounts(), false, "fin's scope names the account the file drops")
+  t.match(rawLogs.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === 'accounts not reloaded: the previous configuration stays'),
+    { reason: /apiKeys\.fin\.scopes\[0\] names an account gupshup does not have/ })
+  t.equal((await app.inject({ url: daily(OTHER_GUPSHUP_APP), headers: as(keys.fin) })).statusCode, 200, 'fin still sees finance')
+
+  writeFileSync(path, JSON.stringify({ apiKeys: { ops: apiKeys.ops } }))
+  t.equal(app.reloadAccounts(), true)
+  const none = await app.inject({ url: daily(GUPSHUP_APP), headers: as(keys.ops) })
+  t.equal(none.statusCode, 503)
+  t.equal(none.json().code, 'provider_not_configured')
+  t.equal((await app.inject({ url: '/usage/gupshup/apps', headers: as(keys.ops) })).statusCode, 503)
+  t.equal((await app.inject({ url: daily(GUPSHUP_APP), headers: as(keys.fin) })).statusCode, 401, 'the dropped key is refused')
+  t.same((await app.inject({ url: '/usage', headers: as(keys.ops) })).json().providers.find((p: { name: string }) => p.name === 'gupshup').accounts, [])
 })
