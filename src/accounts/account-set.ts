@@ -99,13 +99,13 @@ export class AccountSet {
     return [...this.held.get(provider)?.keys() ?? []]
   }
 
+  source (provider: string, account: string): Source | undefined {
+    return this.held.get(provider)?.get(account)?.source
+  }
+
   /** The account's name in cache keys (its name and a digest of its section). */
   cacheName (provider: string, account: string): string {
     return this.held.get(provider)?.get(account)?.cacheName ?? account
-  }
-
-  source (provider: string, account: string): Source | undefined {
-    return this.held.get(provider)?.get(account)?.source
   }
 
   /** Each provider's accounts' last quota figures: provider → `account/credential` → figure. */
