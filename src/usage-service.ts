@@ -210,9 +210,9 @@ export class UsageService {
     }
   }
 
-  /** Cache key: the report, the account that answers it and its normalized inputs (never the caller's identity). */
+  /** Cache key: the report, the account that answers it (as its credentials are now) and its normalized inputs (never the caller's identity). */
   keyOf (endpoint: EndpointRow, account: string, id: string, query: QueryValues): string {
-    return `${endpoint.key}:${account}:${id}?${canonicalQuery(query)}`
+    return `${endpoint.key}:${this.accounts.cacheName(endpoint.provider, account)}:${id}?${canonicalQuery(query)}`
   }
 
   /**
@@ -672,7 +672,7 @@ export class UsageService {
     const settledBefore = addDays(today, -1)
     const recent = addDays(today, -RECENT_DAYS)
     const answer = await this.days.days({
-      scope: `${endpoint.key}:${account}:${appId}`,
+      scope: `${endpoint.key}:${this.accounts.cacheName(endpoint.provider, account)}:${appId}`,
       ...rangeOf(query, today),
       load: async (from, to) => {
         this.assertMayStart(context, endpoint.provider)

@@ -5,6 +5,7 @@
  * (and so its budgets and tokens); a dropped or changed one is closed after
  * a grace, so a request in flight finishes on the source it started with.
  */
+import { hash } from 'node:crypto'
 import type { Provider, Source } from '../provider.js'
 import { DEFAULT_ACCOUNT } from './accounts-file.js'
 
@@ -22,7 +23,15 @@ export function accountSections (providers: readonly Provider[], sections: Reado
 /** Makes the source of one account. */
 export type SourceFactory = (provider: Provider, account: string, section: unknown) => Source
 
-interface Held { section: string, source: Source }
+interface Held { section: string, source: Source, cacheName: string }
+
+/**
+ * What the caches know an account by: its name and a digest of its section, so a name given other credentials
+ * (SIGHUP, or a restart on the same Redis) never answers from what the previous ones fetched. `default` keeps its name.
+ */
+function cacheNameOf (account: string, section: string): string {
+  return account === DEFAULT_ACCOUNT ? account : `${account}~${hash('sha256', section, 'hex').slice(0, 16)}`
+}
 
 export class AccountSet {
   private readonly factory: SourceFactory
@@ -64,7 +73,7 @@ export class AccountSet {
           } else {
             const source = this.factory(provider, account, section)
             made.push(source)
-            held.set(account, { section: text, source })
+            held.set(account, { section: text, source, cacheName: cacheNameOf(account, text) })
           }
         }
         next.set(name, held)
@@ -95,6 +104,11 @@ export class AccountSet {
 
   source (provider: string, account: string): Source | undefined {
     return this.held.get(provider)?.get(account)?.source
+  }
+
+  /** The account's name in cache keys (its name and a digest of its section). */
+  cacheName (provider: string, account: string): string {
+    return this.held.get(provider)?.get(account)?.cacheName ?? account
   }
 
   /** Each provider's accounts' last quota figures: provider → `account/credential` → figure. */
