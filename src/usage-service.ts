@@ -433,7 +433,7 @@ export class UsageService {
       noteAccount(request.context, accounts[0])
       return await this.accountDirectory(endpoint, accounts[0], id, query, forceRefresh, request.context)
     }
-    if (query.cursor !== undefined) throw new InvalidParameterError('cursor', `This answer covers several ${provider} accounts, whole: a cursor pages one account's directory (add account=).`)
+    if (query.cursor !== undefined) throw new InvalidParameterError('cursor', `This answer is the whole list of what this API key may see of ${provider}, in one page: it takes no cursor.`)
     const items: DirectoryItem[] = []
     const answers: CacheAnswer[] = []
     for (const account of accounts) {
@@ -449,6 +449,8 @@ export class UsageService {
   /** The provider's accounts the request may use (the one it names, checked); none is an empty list, not an error. */
   private usableAccounts (provider: string, request: ReportRequest): readonly string[] {
     const { grants } = request.context
+    // A key that sees nothing of the provider is not told whether it is configured.
+    if (request.account === undefined && !grants.seesProvider(provider)) return []
     const names = this.accounts.names(provider)
     if (names.length === 0) throw new ProviderNotConfiguredError(provider)
     if (request.account !== undefined) return this.owners.candidates(provider, grants, request.account)

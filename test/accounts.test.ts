@@ -250,3 +250,13 @@ t.test('YAML works too, and the single-account variables stay the account `defau
   t.equal((await app.inject({ url: daily(GUPSHUP_APP), headers: as(KEYS.fin) })).statusCode, 404)
   t.same((await app.inject({ url: '/usage', headers: as(KEYS.ops) })).json().providers.find((p: { name: string }) => p.name === 'gupshup').accounts, ['default', 'finance'])
 })
+
+t.test('a key that sees nothing of a provider is not told whether it is configured', async (t) => {
+  const { app } = await twoAccounts(t)
+  // Apple has no account here; a key of gupshup:main only gets what a missing subject gets, not a 503.
+  const apple = await app.inject({ url: '/usage/apple/builds/ace4f47a-60ae-4ed6-954f-c4e61c7baab0', headers: as(KEYS.dash) })
+  t.equal(apple.statusCode, 404)
+  t.equal(apple.json().code, 'not_found')
+  t.same((await app.inject({ url: '/usage/apple/apps', headers: as(KEYS.dash) })).json().items, [], 'an empty directory')
+  t.equal((await app.inject({ url: '/usage/apple/apps', headers: as(KEYS.ops) })).statusCode, 503, 'a key that may see it is told')
+})

@@ -72,13 +72,16 @@ export class Owners {
    */
   candidates (provider: string, grants: Grants, named: string | undefined, hidden = (): GatewayError => this.options.notFound(provider, '', '')): readonly string[] {
     const names = this.options.accounts.names(provider)
-    if (names.length === 0) throw new ProviderNotConfiguredError(provider)
     if (named !== undefined) {
       // Whether the account exists is only said to a key that may use the whole provider.
       if (!grants.mayUse(provider, named)) throw gatewayError('forbidden', `This API key may not use the ${provider} account '${named}'.`, { parameter: 'account', provider })
+      if (names.length === 0) throw new ProviderNotConfiguredError(provider)
       if (!names.includes(named)) throw new InvalidParameterError('account', `${provider} has no account '${named}' (it has ${names.map((name) => `'${name}'`).join(', ')}).`)
       return [named]
     }
+    // A key that sees nothing of the provider is not told whether it is configured.
+    if (!grants.seesProvider(provider)) throw hidden()
+    if (names.length === 0) throw new ProviderNotConfiguredError(provider)
     const usable = grants.all ? names : names.filter((name) => grants.mayUse(provider, name))
     if (usable.length === 0) throw hidden()
     return usable
