@@ -56,7 +56,8 @@ process.on('SIGHUP', () => { app.reloadAccounts() })
 
 let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined
 // A margin over drain + grace: close-with-grace exits 1 only if the close itself hangs.
-closeWithGrace({ delay: shutdownDrainMs + shutdownGraceMs + 2_000 }, async ({ signal, err }) => {
+// SIGHUP is skipped: it reloads the accounts (above), where close-with-grace would shut down.
+closeWithGrace({ delay: shutdownDrainMs + shutdownGraceMs + 2_000, skip: ['SIGHUP'] }, async ({ signal, err }) => {
   app.shutdown.draining = true
   if (err !== undefined) {
     app.log.error({ err }, 'closing after an error')
