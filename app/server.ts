@@ -13,6 +13,13 @@ import { startMetricsServer } from '../plugins/metrics.js'
 import { ConfigError } from '../src/config.js'
 import { providersToSimulate, startSimulators } from '../src/simulators.js'
 
+// Installed first: a SIGHUP during start-up (Node's default would end the process) waits for the app, then reloads.
+const reload: { run?: () => void, wanted: boolean } = { wanted: false }
+process.on('SIGHUP', () => {
+  if (reload.run === undefined) reload.wanted = true
+  else reload.run()
+})
+
 let config: GatewayConfig
 try {
   config = loadConfig()
@@ -52,7 +59,8 @@ app.server.on('drop', () => {
 })
 
 // SIGHUP re-reads ACCOUNTS_FILE (keys and accounts); a bad file keeps the previous configuration.
-process.on('SIGHUP', () => { app.reloadAccounts() })
+reload.run = () => { app.reloadAccounts() }
+if (reload.wanted) reload.run()
 
 let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined
 // A margin over drain + grace: close-with-grace exits 1 only if the close itself hangs.
