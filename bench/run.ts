@@ -78,27 +78,34 @@ async function start (core: number, args: string[], env: Record<string, string>,
 
 /** User + system CPU seconds a process has used, from /proc. */
 function cpuSeconds (pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100
+  const { user, system } = cpuSplit(pid)
+  return user + system
 }
 
-interface Run { rps: number, p99Ms: number, cpuMicrosPerRequest: number, requests: number }
+/** User and system CPU seconds apart: the socket writes are system time. */
+function cpuSplit (pid: number): { user: number, system: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }
+}
+
+interface Run { rps: number, p99Ms: number, cpuMicrosPerRequest: number, systemMicrosPerRequest: number, requests: number }
 
 const toMs = (value: string, unit: string): number => Number(value) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[unit]
 
 async function wrk (base: string, pid: number, duration: number): Promise<Run> {
-  const before = cpuSeconds(pid)
+  const before = cpuSplit(pid)
   const child = spawn('taskset', ['-c', '0', 'wrk', '-t1', '-c64', `-d${duration}s`, '--latency', '-s', join(work, 'rotate.lua'), base], { stdio: ['ignore', 'pipe', 'inherit'] })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
   await once(child, 'exit')
-  const cpu = cpuSeconds(pid) - before
+  const after = cpuSplit(pid)
+  const cpu = after.user + after.system - before.user - before.system
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1])
   const requests = Number(/(\d+) requests in/.exec(output)?.[1])
   const p99 = /^\s+99%\s+([\d.]+)(us|ms|s)$/m.exec(output)
   if (Number.isNaN(rps) || p99 === null) throw new Error(`wrk: unexpected output\n${output}`)
   if (/Non-2xx/.test(output)) throw new Error(`wrk: answers other than 2xx\n${output}`)
-  return { rps, p99Ms: toMs(p99[1], p99[2]), cpuMicrosPerRequest: cpu * 1e6 / requests, requests }
+  return { rps, p99Ms: toMs(p99[1], p99[2]), cpuMicrosPerRequest: cpu * 1e6 / requests, systemMicrosPerRequest: (after.system - before.system) * 1e6 / requests, requests }
 }
 
 /** Thrown to stop after the cache-hit rounds (BENCH_ONLY=hits). */
@@ -169,7 +176,7 @@ end
     results.push({ gateway: g, bare: b })
     const line = `| ${round + 1} | ${order[0]} | ${Math.round(g.rps)} | ${Math.round(b.rps)} | ${(g.rps / b.rps).toFixed(2)} | ${g.p99Ms.toFixed(2)} / ${b.p99Ms.toFixed(2)} | ${g.cpuMicrosPerRequest.toFixed(1)} / ${b.cpuMicrosPerRequest.toFixed(1)} | ${(b.cpuMicrosPerRequest / g.cpuMicrosPerRequest).toFixed(2)} |`
     roundLines.push(line)
-    log(line)
+    log(`${line} (system time µs/req gateway ${g.systemMicrosPerRequest.toFixed(1)}, bare ${b.systemMicrosPerRequest.toFixed(1)})`)
   }
   const ratio = median(results.map((r) => r.gateway.rps / r.bare.rps))
   const cpuRatio = median(results.map((r) => r.bare.cpuMicrosPerRequest / r.gateway.cpuMicrosPerRequest))
