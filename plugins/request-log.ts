@@ -6,7 +6,7 @@
  */
 import fp from 'fastify-plugin'
 import { gatewayError } from '../src/errors.js'
-import { startTally, type UpstreamTally } from '../src/upstream-timing.js'
+import type { UpstreamTally } from '../src/upstream-timing.js'
 import { closeConnectionIfShuttingDown } from './graceful-close.js'
 
 declare module 'fastify' {
@@ -25,7 +25,7 @@ export default fp(async function requestLog (fastify) {
   const lines = fastify.log.child({}, { redact: [] })
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
-    request.upstreamTally = startTally()
+    // The upstream tally is made by the first upstream call's context (routes/report-route.ts): a hit needs none.
     closeConnectionIfShuttingDown(reply)
     // Fastify's own 503 while closing is not a problem and is not logged: this one is both.
     if (request.server.shutdown.closing) {
