@@ -4,6 +4,7 @@
  * the handler. Whatever takes that path must look, to a caller and to the
  * logs, exactly like an answer from the full path.
  */
+import { pino } from 'pino'
 import t from 'tap'
 import { APPLE_APP, APPLE_BUILD, simulatedGateway } from './helpers.js'
 
@@ -76,4 +77,22 @@ t.test('a remembered request whose entry went stale, or asked with no-cache, tak
   t.equal(upstreamCalls(), 3)
   t.equal((await app.inject(BUILD)).headers['x-cache'], 'HIT', 'the refreshed entry')
   t.equal((await app.inject({ method: 'HEAD', url: BUILD })).statusCode, 200, 'HEAD')
+})
+
+t.test('the request line is written exactly as pino writes it: fields, order, and format', async (t) => {
+  const gw = await simulatedGateway(t, { env: { GATEWAY_API_KEYS: `a=${KEYS.a}` } })
+  await gw.app.inject(as(KEYS.a))
+  await gw.app.inject(as(KEYS.a, `${BUILD}?x=%22"`))
+  await gw.app.inject({ url: '/nowhere' })
+  const written = gw.rawLogs.filter((line) => line.includes('"msg":"request"'))
+  t.equal(written.length, 3)
+  for (const line of written) {
+    const { level, time, pid, hostname, msg, ...fields } = JSON.parse(line) as Record<string, unknown>
+    const byPino: string[] = []
+    pino({ level: 'info', base: { pid, hostname }, timestamp: () => `,"time":${String(time)}` }, { write: (text: string) => { byPino.push(text.trimEnd()) } }).info(fields, String(msg))
+    t.equal(line, byPino[0], `${String(fields.url)}: as pino writes it`)
+    t.equal(level, 30)
+  }
+  t.same(Object.keys(JSON.parse(written[0]) as object), ['level', 'time', 'pid', 'hostname', 'requestId', 'method', 'url', 'route', 'caller', 'statusCode', 'durationMs', 'cache', 'upstreamCalls', 'upstreamMs', 'msg'])
+  t.notOk('route' in (JSON.parse(written[2]) as object) || 'caller' in (JSON.parse(written[2]) as object), 'an unmatched, refused request has no route nor caller')
 })
