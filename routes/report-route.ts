@@ -11,7 +11,7 @@ import type { CacheAnswer, HitSource } from '../src/cache/types.js'
 import { reportToCsv } from '../src/csv.js'
 import { directoryToCsv, withLabelsParam, type DirectoryAnswer } from '../src/directory.js'
 import type { DirectoryEndpoint, EndpointRow, QueryValues, ReportEndpoint } from '../src/endpoint.js'
-import { ERRORS, gatewayError, InvalidParameterError, type CatalogEntry } from '../src/errors.js'
+import { ERRORS, gatewayError, InvalidParameterError, NotFoundError, ReportTooLargeError, type CatalogEntry } from '../src/errors.js'
 import { closestName, problemType } from '../src/problem.js'
 import { totalsOf, unitsOf, type UsageReport } from '../src/report.js'
 import { startTally, type CallContext } from '../src/upstream-timing.js'
@@ -235,7 +235,18 @@ async function labelled (fastify: FastifyInstance, answer: CacheAnswer, context:
 }
 
 /** What a request answered from a cache entry as it is held maps to: that cache, the key, and the day it was asked. */
-interface Remembered { from: HitSource, key: string, day: number, csv?: (body: string) => string }
+interface Remembered { from: HitSource, key: string, day: number, generation: number, csv?: (body: string) => string }
+
+let generation = 0
+
+/**
+ * Forgets every remembered request (of every app in the process): what a
+ * caller may reach has changed (the key ring was swapped, an account's
+ * subjects changed), so each request takes the full path once again.
+ */
+export function forgetRememberedRequests (): void {
+  generation++
+}
 
 /** Requests remembered per route plugin (a few hundred bytes each); all are forgotten when there are more. */
 const REMEMBERED_REQUESTS = 10_000
@@ -269,13 +280,15 @@ class RequestMemo {
     let urls = this.remembered.get(request.caller)
     if (urls === undefined) this.remembered.set(request.caller, urls = new Map())
     if (!urls.has(request.url)) this.size++
-    urls.set(request.url, { from, key, day: Math.floor(this.now() / DAY_MS), csv })
+    urls.set(request.url, { from, key, day: Math.floor(this.now() / DAY_MS), generation, csv })
   }
 
   /** onRequest hook (callback style): answers a remembered request from its fresh entry, or passes it on. */
   readonly answer = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     const remembered = request.method === 'GET' ? this.remembered.get(request.caller)?.get(request.url) : undefined
-    const hit = remembered === undefined || remembered.day !== Math.floor(this.now() / DAY_MS) || wantsFreshCopy(request) ? undefined : remembered.from.hit(remembered.key)
+    const hit = remembered === undefined || remembered.generation !== generation || remembered.day !== Math.floor(this.now() / DAY_MS) || wantsFreshCopy(request)
+      ? undefined
+      : remembered.from.hit(remembered.key)
     if (hit === undefined) {
       done()
       return
@@ -303,7 +316,16 @@ export function reportRoutes (endpoints: readonly ReportEndpoint[], directories:
           const query = request.query as Record<string, unknown>
           row.check?.(query, fastify.usage.now())
           const id = row.subject === null ? '' : String((request.params as Record<string, unknown>)[row.subject.param])
-          const { answer: cached, csv } = await answer(id, query, request)
+          let answered: Awaited<ReturnType<typeof answer>>
+          try {
+            answered = await answer(id, query, request)
+          } catch (error) {
+            // The usage service remembers what an upstream refused (a 404) and answers it before its cache:
+            // remembered requests take the full path again, so they answer the same.
+            if (error instanceof NotFoundError || error instanceof ReportTooLargeError) forgetRememberedRequests()
+            throw error
+          }
+          const { answer: cached, csv } = answered
           if ((cached.incomplete ?? 0) > 0) reply.header('x-incomplete', String(cached.incomplete))
           memo.remember(request, cached, csv)
           return reply.sendReport(cached, csv)

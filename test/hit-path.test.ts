@@ -6,7 +6,7 @@
  */
 import { pino } from 'pino'
 import t from 'tap'
-import { APPLE_APP, APPLE_BUILD, simulatedGateway } from './helpers.js'
+import { APPLE_APP, APPLE_BUILD, JSON_HEADERS, fixture, mockedGateway, simulatedGateway } from './helpers.js'
 
 const BUILD = `/usage/apple/builds/${APPLE_BUILD}`
 const TESTERS = `/usage/apple/apps/${APPLE_APP}/beta-testers?limit=2&period=P30D`
@@ -95,4 +95,19 @@ t.test('the request line is written exactly as pino writes it: fields, order, an
   }
   t.same(Object.keys(JSON.parse(written[0]) as object), ['level', 'time', 'pid', 'hostname', 'requestId', 'method', 'url', 'route', 'caller', 'statusCode', 'durationMs', 'cache', 'upstreamCalls', 'upstreamMs', 'msg'])
   t.notOk('route' in (JSON.parse(written[2]) as object) || 'caller' in (JSON.parse(written[2]) as object), 'an unmatched, refused request has no route nor caller')
+})
+
+t.test('once the upstream refuses a report (404), a remembered request answers as the full path does', async (t) => {
+  const { app, apple } = await mockedGateway(t, { env: { GATEWAY_API_KEYS: `a=${KEYS.a},b=${KEYS.b}` } })
+  const page = '/usage/apple/apps/6447306070/beta-testers?period=P365D&limit=5'
+  apple.intercept({ path: '/v1/apps/6447306070/metrics/betaTesterUsages?period=P365D&limit=5&groupBy=betaTesters', method: 'GET' })
+    .reply(200, fixture('apple-app-tester-usages-grouped') as object, { headers: JSON_HEADERS })
+  apple.intercept({ path: (path) => path.includes('cursor='), method: 'GET' })
+    .reply(404, { errors: [{ status: '404', code: 'NOT_FOUND', title: 'The specified resource does not exist', detail: 'gone' }] }, { headers: JSON_HEADERS })
+  t.equal((await app.inject(as(KEYS.a, page))).statusCode, 200)
+  t.equal((await app.inject(as(KEYS.a, page))).headers['x-cache'], 'HIT', 'remembered')
+  t.equal((await app.inject(as(KEYS.a, `${page}&cursor=BQ.TGQPUQ`))).statusCode, 404, 'the next page is gone upstream')
+  const [remembered, full] = [await app.inject(as(KEYS.a, page)), await app.inject(as(KEYS.b, page))]
+  t.equal(full.statusCode, 404, 'the full path answers the remembered refusal')
+  t.equal(remembered.statusCode, full.statusCode, 'and so does the remembered request')
 })
