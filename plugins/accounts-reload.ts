@@ -24,9 +24,11 @@ export interface AccountsReloadOptions {
   keys: KeyRing
   /** Where the file's `…Env` fields are read (process.env). */
   env: Env
+  /** Called once a new configuration is in force (what each caller may reach has changed). */
+  onReloaded?: () => void
 }
 
-export default fp<AccountsReloadOptions>(async function accountsReload (fastify, { config, providers, keys, env }) {
+export default fp<AccountsReloadOptions>(async function accountsReload (fastify, { config, providers, keys, env, onReloaded }) {
   const sections = config.providers as Record<string, unknown>
   fastify.decorate('reloadAccounts', () => {
     const path = config.accountsFile
@@ -41,6 +43,7 @@ export default fp<AccountsReloadOptions>(async function accountsReload (fastify,
       fastify.accounts.replace(accountSections(providers, sections, file.accounts))
       fastify.usage.accountsChanged()
       keys.replace(next)
+      onReloaded?.()
       const accounts = Object.fromEntries(providers.map((provider) => [provider.name, fastify.accounts.names(provider.name)]))
       fastify.log.info({ accounts, keys: next.map((key) => key.name) }, 'accounts reloaded')
       return true

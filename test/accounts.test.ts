@@ -260,3 +260,16 @@ t.test('a key that sees nothing of a provider is not told whether it is configur
   t.same((await app.inject({ url: '/usage/apple/apps', headers: as(KEYS.dash) })).json().items, [], 'an empty directory')
   t.equal((await app.inject({ url: '/usage/apple/apps', headers: as(KEYS.ops) })).statusCode, 503, 'a key that may see it is told')
 })
+
+t.test('a request answered again from memory still names its account, and is forgotten when the key is narrowed', async (t) => {
+  const { app, path, document, rawLogs } = await twoAccounts(t)
+  for (let index = 0; index < 3; index++) t.equal((await app.inject({ url: daily(OTHER_APP), headers: as(KEYS.fin) })).statusCode, 200)
+  const lines = rawLogs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'request')
+  t.same(lines.map((line) => [line.cache, line.account]), [['MISS', 'finance'], ['HIT', 'finance'], ['HIT', 'finance']])
+  const apiKeys = document.apiKeys as Record<string, unknown>
+  writeFileSync(path, JSON.stringify({ ...document, apiKeys: { ...apiKeys, fin: { sha256: sha256(KEYS.fin), scopes: ['gupshup:main'] } } }))
+  t.equal(app.reloadAccounts(), true)
+  const narrowed = await app.inject({ url: daily(OTHER_APP), headers: as(KEYS.fin) })
+  t.equal(narrowed.statusCode, 404, 'the narrowed key no longer gets the report it was answered a moment ago')
+  t.equal(narrowed.json().code, 'unknown_app')
+})

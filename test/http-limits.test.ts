@@ -9,6 +9,7 @@ import t from 'tap'
 import { request } from 'undici'
 import { loadConfig } from '../providers/index.js'
 import { APPLE_BUILD, simulatedGateway } from './helpers.js'
+import { deadlineAfter } from '../src/upstream/http.js'
 
 const GROUP = 'a1b2c3d4-0000-4000-8000-000000000001'
 
@@ -99,4 +100,14 @@ t.test('socket and shutdown settings: defaults, the grace raised to the upstream
   t.throws(() => loadConfig({ METRICS_API_KEY: 'short' }), /METRICS_API_KEY must be at least 16 characters/)
   t.throws(() => loadConfig({ MAX_CONNECTIONS: '0' }), /MAX_CONNECTIONS must be a whole number/)
   t.same(loadConfig({ METRICS_PORT: '9464' }).metrics, { apiKey: undefined, port: 9464 })
+})
+
+t.test('an upstream deadline aborts when its time is up, and never once cleared (the call over)', async (t) => {
+  const running = deadlineAfter(20)
+  const cleared = deadlineAfter(20)
+  cleared.clear()
+  await new Promise((resolve) => setTimeout(resolve, 60))
+  t.equal(running.signal.aborted, true)
+  t.equal((running.signal.reason as DOMException).name, 'TimeoutError', 'as AbortSignal.timeout says it')
+  t.equal(cleared.signal.aborted, false)
 })

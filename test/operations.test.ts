@@ -18,6 +18,11 @@ t.test('/metrics shows requests, cache results and upstream calls moving', async
   const text = res.body
   t.equal(metric(text, 'gateway_http_request_duration_seconds_count', 'route="/usage/apple/builds/:buildId",status="200"'), 2)
   t.equal(metric(text, 'gateway_http_request_duration_seconds_count', 'route="/usage/apple/builds/:buildId",status="404"'), 1)
+  const built = 'route="/usage/apple/builds/:buildId",status="200"'
+  t.equal(metric(text, 'gateway_http_request_duration_seconds_bucket', `le="+Inf",${built}`), 2, 'every answer in the +Inf bucket')
+  t.equal(metric(text, 'gateway_http_request_duration_seconds_bucket', `le="10",${built}`), 2, 'and in the buckets above its time')
+  t.ok(metric(text, 'gateway_http_request_duration_seconds_sum', built) > 0, 'their time summed')
+  t.ok(metric(text, 'gateway_http_request_duration_seconds_bucket', `le="0.001",${built}`) <= metric(text, 'gateway_http_request_duration_seconds_bucket', `le="0.005",${built}`), 'cumulative')
   t.equal(metric(text, 'gateway_cache_results_total', 'result="MISS"'), 1)
   t.equal(metric(text, 'gateway_cache_results_total', 'result="HIT"'), 1)
   t.equal(metric(text, 'gateway_upstream_request_duration_seconds_count', 'provider="apple",account="default",report="betaBuildUsages",status="200"'), 1)

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import type { CacheAnswer, CachedReport, CacheOutcome } from './types.js'
+import type { CacheAnswer, CachedReport, CacheOutcome, HitSource } from './types.js'
 import type { SharedReportStore } from './shared-store.js'
 
 interface LoadContext {
@@ -30,14 +30,17 @@ export interface ReportCacheOptions {
 }
 
 // Heap per entry beyond its body and key: the entry, its ETag, lru-cache's links.
-// Measured with bench/memory.ts (V8 heap after GC over entries held): about 400 bytes.
-const ENTRY_OVERHEAD_BYTES = 400
+// Measured with bench/memory.ts: V8's heap after GC against entries held, at two
+// overheads (400 and 850), is 12.8 MiB + 1311 bytes per entry whose body and key
+// are 772 bytes: 540 bytes beyond them. Counted at 400, the cache held 12% more
+// than CACHE_MAX_BYTES said, and the process grew to 1.8-2.1x the bound (bench/NOTES.md).
+const ENTRY_OVERHEAD_BYTES = 550
 
 export function etagOf (body: string): string {
   return `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`
 }
 
-export class ReportCache {
+export class ReportCache implements HitSource {
   private readonly lru: LRUCache<string, CachedReport, LoadContext>
   private readonly now: () => number
   private readonly maxStaleMs: number
@@ -89,15 +92,15 @@ export class ReportCache {
    * expired. A `ttlMs` of 0 disables caching for this call.
    */
   async fetch (key: string, ttlMs: number, load: () => Promise<string>, forceRefresh = false, refreshFloorMs = 0): Promise<CacheAnswer> {
-    if (ttlMs <= 0) return this.answerOf(this.entryOf(await load(), 0), 'MISS')
+    if (ttlMs <= 0) return this.answerOf(this.entryOf(await load(), 0), 'MISS', key)
     if (forceRefresh) {
       // A forced refresh of an entry younger than the floor is answered from the cache: no refresh floods.
       const young = this.lru.peek(key, { allowStale: true })
-      if (young !== undefined && this.now() - young.storedAt < refreshFloorMs && this.now() < young.storedAt + young.ttlMs) return this.answerOf(young, 'HIT')
+      if (young !== undefined && this.now() - young.storedAt < refreshFloorMs && this.now() < young.storedAt + young.ttlMs) return this.answerOf(young, 'HIT', key)
     } else {
       // The hot path: a fresh entry is answered without fetch's machinery.
-      const fresh = this.lru.get(key, { allowStale: false, noDeleteOnStaleGet: true })
-      if (fresh !== undefined) return this.answerOf(fresh, 'HIT')
+      const fresh = this.hit(key)
+      if (fresh !== undefined) return fresh
     }
     const existing = this.lru.peek(key, { allowStale: true })
     // Past the stale window an entry is no answer at all: forget it, fetch afresh.
@@ -109,7 +112,22 @@ export class ReportCache {
     // resolves undefined; the load's own error is the answer.
     if (entry === undefined) throw status.fetchError ?? this.failures.get(key)?.error ?? new Error(`cache fetch of ${key} resolved nothing`)
     const outcome: CacheOutcome = status.returnedStale === true ? 'STALE' : status.fetch === 'hit' || this.fromShared.has(entry) ? 'HIT' : 'MISS'
-    return this.answerOf(entry, outcome)
+    return this.answerOf(entry, outcome, key)
+  }
+
+  /**
+   * A fresh entry's answer, or undefined: the hot path of `fetch` without a
+   * promise, for callers that already know the key (the routes' memo of
+   * requests to keys). It counts as a use of the entry, as `fetch` does.
+   */
+  hit (key: string): CacheAnswer | undefined {
+    const fresh = this.lru.get(key, { allowStale: false, noDeleteOnStaleGet: true })
+    return fresh === undefined ? undefined : this.answerOf(fresh, 'HIT', key)
+  }
+
+  /** Whether `entry` is what the cache holds under `key` now (not a copy or a form derived from it). */
+  holds (key: string, entry: CachedReport): boolean {
+    return this.lru.peek(key, { allowStale: true }) === entry
   }
 
   /**
@@ -151,13 +169,15 @@ export class ReportCache {
     return this.lru.calculatedSize
   }
 
-  private answerOf (entry: CachedReport, outcome: CacheOutcome): CacheAnswer {
+  private answerOf (entry: CachedReport, outcome: CacheOutcome, key: string): CacheAnswer {
     const now = this.now()
     return {
       entry,
       outcome,
       ageSeconds: Math.max(0, Math.floor((now - entry.storedAt) / 1000)),
-      freshSeconds: Math.max(0, Math.floor((entry.storedAt + entry.ttlMs - now) / 1000))
+      freshSeconds: Math.max(0, Math.floor((entry.storedAt + entry.ttlMs - now) / 1000)),
+      from: this,
+      key
     }
   }
 

@@ -14,7 +14,7 @@ import { recordUpstream, type CallContext } from '../upstream-timing.js'
 import type { BackoffGate, Budget, Refusal } from './budget.js'
 import type { CallerShares } from './caller-shares.js'
 import type { CallQueue } from './call-queue.js'
-import { retryAfterSeconds, type UpstreamHttp, type UpstreamResponse } from './http.js'
+import { deadlineAfter, retryAfterSeconds, type UpstreamHttp, type UpstreamResponse } from './http.js'
 
 export interface CallGuard {
   provider: string
@@ -54,8 +54,17 @@ export interface GuardedGet {
   context: CallContext
 }
 
-export async function guardedGet ({ http, guard, key, path, headers, report = 'other', context }: GuardedGet): Promise<UpstreamResponse> {
-  const deadline = AbortSignal.timeout(guard.timeoutMs)
+export async function guardedGet (call: GuardedGet): Promise<UpstreamResponse> {
+  // One deadline for every attempt, its timer cleared when the call is over (src/upstream/http.ts).
+  const deadline = deadlineAfter(call.guard.timeoutMs)
+  try {
+    return await attempts(call, deadline.signal)
+  } finally {
+    deadline.clear()
+  }
+}
+
+async function attempts ({ http, guard, key, path, headers, report = 'other', context }: GuardedGet, deadline: AbortSignal): Promise<UpstreamResponse> {
   const started = Date.now()
   const random = guard.random ?? Math.random
   const observer = guard.observer ?? quietObserver
