@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import { Client } from 'undici'
 import { loadConfig } from '../providers/index.js'
 import { gateway, GUPSHUP_APP, startSims } from './helpers.js'
 
@@ -272,4 +273,26 @@ t.test('a request answered again from memory still names its account, and is for
   const narrowed = await app.inject({ url: daily(OTHER_APP), headers: as(KEYS.fin) })
   t.equal(narrowed.statusCode, 404, 'the narrowed key no longer gets the report it was answered a moment ago')
   t.equal(narrowed.json().code, 'unknown_app')
+})
+
+t.test('on one keep-alive connection, every request is still key-checked: a wrong key after a right one, a key dropped by a reload', async (t) => {
+  const { app, path, document } = await twoAccounts(t)
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  const client = new Client(address, { pipelining: 0 })
+  t.teardown(async () => { await client.close() })
+  const statusWith = async (key: string): Promise<number> => {
+    const res = await client.request({ method: 'GET', path: daily(OTHER_APP), headers: as(key) })
+    await res.body.dump()
+    return res.statusCode
+  }
+  t.equal(await statusWith(KEYS.fin), 200)
+  t.equal(await statusWith(KEYS.fin), 200, 'the same key again')
+  t.equal(await statusWith(`${KEYS.fin.slice(0, -1)}x`), 401, 'a key one character off, on the same connection')
+  t.equal(await statusWith(KEYS.dash), 404, "another valid key on the same connection is that key (dash may not see finance's app)")
+  t.equal(await statusWith(KEYS.fin), 200)
+  const apiKeys = { ...(document.apiKeys as Record<string, unknown>) }
+  Reflect.deleteProperty(apiKeys, 'fin')
+  writeFileSync(path, JSON.stringify({ ...document, apiKeys }))
+  t.equal(app.reloadAccounts(), true)
+  t.equal(await statusWith(KEYS.fin), 401, 'a key the reload dropped is refused on the connection it was verified on')
 })

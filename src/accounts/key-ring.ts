@@ -11,6 +11,8 @@ const digest = (key: string): Buffer => hash('sha256', key, 'buffer')
 
 export class KeyRing {
   private keys: readonly ApiKey[]
+  /** Bumped by each replace: a key verified against an earlier ring is checked again. */
+  generation = 0
 
   constructor (keys: readonly ApiKey[]) {
     this.keys = keys
@@ -18,6 +20,7 @@ export class KeyRing {
 
   replace (keys: readonly ApiKey[]): void {
     this.keys = keys
+    this.generation++
   }
 
   get size (): number {
