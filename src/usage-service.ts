@@ -449,12 +449,12 @@ export class UsageService {
   /** The provider's accounts the request may use (the one it names, checked); none is an empty list, not an error. */
   private usableAccounts (provider: string, request: ReportRequest): readonly string[] {
     const { grants } = request.context
+    if (request.account !== undefined) return [this.owners.named(provider, grants, request.account)]
     // A key that sees nothing of the provider is not told whether it is configured.
-    if (request.account === undefined && !grants.seesProvider(provider)) return []
+    if (!grants.seesProvider(provider)) return []
     const names = this.accounts.names(provider)
     if (names.length === 0) throw new ProviderNotConfiguredError(provider)
-    if (request.account !== undefined) return this.owners.candidates(provider, grants, request.account)
-    return names.filter((name) => grants.mayUse(provider, name))
+    return grants.all ? names : names.filter((name) => grants.mayUse(provider, name))
   }
 
   /** One account's directory page (or every page, when its row says so), cached whole; its items name the account. */

@@ -67,20 +67,26 @@ export class Owners {
   }
 
   /**
-   * The accounts a key may use of a provider: the one it named (checked), or
-   * every one it may use, in order. Throws when it may use none.
+   * The account `account=` names, once the key may use it and it exists. Whether it exists is
+   * said only to a key that may use the whole provider: any other gets the 403 either way.
    */
-  candidates (provider: string, grants: Grants, named: string | undefined, hidden = (): GatewayError => this.options.notFound(provider, '', '')): readonly string[] {
+  named (provider: string, grants: Grants, account: string): string {
+    if (!grants.mayUse(provider, account)) throw gatewayError('forbidden', `This API key may not use the ${provider} account '${account}'.`, { parameter: 'account', provider })
     const names = this.options.accounts.names(provider)
-    if (named !== undefined) {
-      // Whether the account exists is only said to a key that may use the whole provider.
-      if (!grants.mayUse(provider, named)) throw gatewayError('forbidden', `This API key may not use the ${provider} account '${named}'.`, { parameter: 'account', provider })
-      if (names.length === 0) throw new ProviderNotConfiguredError(provider)
-      if (!names.includes(named)) throw new InvalidParameterError('account', `${provider} has no account '${named}' (it has ${names.map((name) => `'${name}'`).join(', ')}).`)
-      return [named]
-    }
+    if (names.length === 0) throw new ProviderNotConfiguredError(provider)
+    if (!names.includes(account)) throw new InvalidParameterError('account', `${provider} has no account '${account}' (it has ${names.map((name) => `'${name}'`).join(', ')}).`)
+    return account
+  }
+
+  /**
+   * The accounts a key may use of a provider: the one it named (checked), or
+   * every one it may use, in order. Throws `hidden()` when it may use none.
+   */
+  private candidates (provider: string, grants: Grants, named: string | undefined, hidden: () => GatewayError): readonly string[] {
+    if (named !== undefined) return [this.named(provider, grants, named)]
     // A key that sees nothing of the provider is not told whether it is configured.
     if (!grants.seesProvider(provider)) throw hidden()
+    const names = this.options.accounts.names(provider)
     if (names.length === 0) throw new ProviderNotConfiguredError(provider)
     const usable = grants.all ? names : names.filter((name) => grants.mayUse(provider, name))
     if (usable.length === 0) throw hidden()
