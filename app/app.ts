@@ -2,8 +2,7 @@
  * The whole application as one Fastify plugin, plus the server options it
  * expects. server.ts starts it; tests build the same thing.
  */
-import { randomUUID } from 'node:crypto'
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http'
+import { STATUS_CODES, type Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { pino } from 'pino'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyHttpOptions, type FastifyInstance, type FastifyPluginAsync } from 'fastify'
@@ -17,15 +16,16 @@ import gracefulClose from '../plugins/graceful-close.js'
 import metrics from '../plugins/metrics.js'
 import redis from '../plugins/redis.js'
 import rateLimit, { rateLimitOptions } from '../plugins/rate-limit.js'
+import rememberedRequests, { forgetRememberedRequests } from '../plugins/remembered-requests.js'
 import reportReply from '../plugins/report-reply.js'
-import requestLog from '../plugins/request-log.js'
+import requestLog, { requestIdOf } from '../plugins/request-log.js'
 import swagger from '../plugins/swagger.js'
 import swaggerUi from '../plugins/swagger-ui.js'
 import usage from '../plugins/usage.js'
 import { providers as registry } from '../providers/index.js'
 import catalogRoutes from '../routes/catalog.js'
 import operationsRoutes from '../routes/operations.js'
-import { forgetRememberedRequests, reportRoutes } from '../routes/report-route.js'
+import { reportRoutes } from '../routes/report-route.js'
 import { KeyRing } from '../src/accounts/key-ring.js'
 import type { Config, Env } from '../src/config.js'
 import { ERRORS, type ErrorCode } from '../src/errors.js'
@@ -128,12 +128,6 @@ function clientErrorHandler (error: Error & { code?: string }, socket: Duplex): 
   setTimeout(() => socket.destroy(), 1000).unref()
 }
 
-/** A caller's X-Request-Id is kept when it is a plain token; anything else gets a fresh id. */
-function requestIdOf (request: IncomingMessage): string {
-  const header = request.headers['x-request-id']
-  return typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID()
-}
-
 /**
  * Fastify's per-request logger, bound to the request id. pino's child() passes
  * every binding through the redaction's wildcard paths (3% of a cache hit's
@@ -200,6 +194,8 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, options) => {
     if (!options.config.authDisabled) scope.addHook('onRequest', scope.verifyApiKey)
     // Registered in this scope, it limits /usage only: health checks and docs stay unlimited.
     await scope.register(rateLimit, rateLimitOptions(options.config, scope.redis))
+    // Repeat requests answered in front of Fastify, with the key check, limit, log line and metrics above.
+    await scope.register(rememberedRequests)
     await scope.register(catalogRoutes, { config: options.config, providers, simulated: options.simulated ?? [] })
     await scope.register(reportRoutes(providers.flatMap((provider) => provider.endpoints), providers.flatMap((provider) => provider.directories ?? [])))
   }, { prefix: options.config.routePrefix })

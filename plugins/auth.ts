@@ -11,6 +11,7 @@
  * the minute, so guessing is slow, and counted.
  */
 import { timingSafeEqual } from 'node:crypto'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import fp from 'fastify-plugin'
 import { LRUCache } from 'lru-cache'
 import { Counter } from 'prom-client'
@@ -23,6 +24,11 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** onRequest hook for routes that need a gateway API key (callback style: no promise per request). */
     verifyApiKey: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
+    /**
+     * The key a raw request presents when the ring has it and no failed check is pending from any address (else
+     * undefined, and the request needs the full check): for answers made before Fastify's request handling.
+     */
+    knownKey: (request: IncomingMessage) => ApiKey | undefined
   }
   interface FastifyRequest {
     /** The verified key's name; '' when the gateway has no keys (or before the check). */
@@ -36,14 +42,17 @@ declare module 'fastify' {
 export const AUTH_FAILURES_PER_MINUTE = 10
 const FAILURE_WINDOW_MS = 60_000
 
-/** The key last verified on a connection, against which ring, as the bytes it was sent as. */
+/** A key verified on a connection, against which ring, as the bytes it was sent as. */
 interface Verified { generation: number, presented: Buffer, key: ApiKey }
 
+/** Keys remembered per connection: a proxy's pooled connection carries several callers' requests. */
+const VERIFIED_PER_CONNECTION = 4
+
 /** The key a request presents, if any. */
-export function presentedKey (request: FastifyRequest): string | undefined {
-  const header = request.headers['x-api-key']
+export function presentedKey (headers: IncomingHttpHeaders): string | undefined {
+  const header = headers['x-api-key']
   if (typeof header === 'string' && header !== '') return header
-  return /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1]
+  return /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '')?.[1]
 }
 
 export default fp<{ keys: KeyRing, now?: () => number }>(async function auth (fastify, options) {
@@ -64,20 +73,23 @@ export default fp<{ keys: KeyRing, now?: () => number }>(async function auth (fa
   fastify.decorateRequest('caller', '')
   fastify.decorateRequest('grants', null)
   /**
-   * Per keep-alive connection, the key last verified on it: the same key on its next request is compared with it
+   * Per keep-alive connection, the keys last verified on it: the same key on a later request is compared with them
    * (in constant time) instead of digested again (2.4 µs a request, bench/NOTES.md). Only a key that passed on
    * that connection is kept, and only for the ring it passed against.
    */
-  const verifiedOn = new WeakMap<object, Verified>()
-  const find = (request: FastifyRequest, presented: string): ApiKey | undefined => {
-    const socket = request.raw.socket
+  const verifiedOn = new WeakMap<object, Verified[]>()
+  const find = (socket: object, presented: string): ApiKey | undefined => {
     const verified = verifiedOn.get(socket)
-    if (verified !== undefined && verified.generation === keys.generation) {
-      const bytes = Buffer.from(presented)
-      if (bytes.length === verified.presented.length && timingSafeEqual(bytes, verified.presented)) return verified.key
+    const bytes = Buffer.from(presented)
+    if (verified !== undefined) {
+      for (const known of verified) {
+        if (known.generation === keys.generation && known.presented.length === bytes.length && timingSafeEqual(bytes, known.presented)) return known.key
+      }
     }
     const found = keys.find(presented)
-    if (found !== undefined) verifiedOn.set(socket, { generation: keys.generation, presented: Buffer.from(presented), key: found })
+    if (found === undefined) return undefined
+    const current = verified?.filter((known) => known.generation === keys.generation).slice(1 - VERIFIED_PER_CONNECTION) ?? []
+    verifiedOn.set(socket, [...current, { generation: keys.generation, presented: bytes, key: found }])
     return found
   }
   /** The caller's key, or the error that refuses the request. */
@@ -87,14 +99,30 @@ export default fp<{ keys: KeyRing, now?: () => number }>(async function auth (fa
       failed?.inc({ outcome: 'throttled' })
       return new AuthThrottledError(Math.max(1, Math.ceil((state.since + FAILURE_WINDOW_MS - now()) / 1000)))
     }
-    const key = presentedKey(request)
+    const key = presentedKey(request.headers)
     if (key === undefined) return refuse(request, new UnauthorizedError('Send a gateway API key as `X-API-Key: <key>` or `Authorization: Bearer <key>`.'))
-    const found = find(request, key)
+    const found = find(request.raw.socket, key)
     if (found === undefined) return refuse(request, new UnauthorizedError('The API key is not valid for this gateway.'))
     // A valid key ends the run of failures.
     if (state !== undefined) failures.delete(request.ip)
     return found
   }
+  /** Lapsed failures stay counted in `failures.size` until purged: at most once a second. */
+  let purged = 0
+  const failurePending = (): boolean => {
+    if (failures.size === 0) return false
+    if (now() - purged >= 1000) {
+      purged = now()
+      failures.purgeStale()
+    }
+    return failures.size !== 0
+  }
+  fastify.decorate('knownKey', (request: IncomingMessage) => {
+    // A pending failure is per client address, which only the full check works out (trustProxy).
+    if (keys.size === 0 || failurePending()) return undefined
+    const key = presentedKey(request.headers)
+    return key === undefined ? undefined : find(request.socket, key)
+  })
   fastify.decorate('verifyApiKey', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
     // No keys (development): every request passes and sees everything.
     if (keys.size === 0) {

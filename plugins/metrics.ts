@@ -22,8 +22,11 @@ declare module 'fastify' {
 export interface GatewayMetrics {
   registry: Registry
   observer: GatewayObserver
-  /** One answered request (called from the request log's onResponse hook: one hook for both). */
-  requestAnswered: (route: string, method: string, status: number, seconds: number, cacheResult: unknown) => void
+  /**
+   * What counts answered requests of one route and method with one cache result (an X-Cache value, or none):
+   * found once and reused (plugins/request-log.ts), where the labels are looked up per request on the full path.
+   */
+  requestObserver: (route: string, method: string, cacheResult: unknown) => (status: number, seconds: number) => void
   /** A socket closed at once because MAX_CONNECTIONS were open. */
   connectionRefused: () => void
 }
@@ -146,22 +149,30 @@ export default fp<{ providers: readonly Provider[] }>(async function metrics (fa
 
   // prom-client hashes the label object on every observe; a series per label set, found by route, status and method, is cheaper.
   const requestSeries = new Map<string, Map<number, Map<string, RequestSeries>>>()
-  const cacheSeries = new Map<string, ReturnType<typeof cacheResults.labels>>()
-  const requestAnswered = (route: string, method: string, status: number, seconds: number, cacheResult: unknown): void => {
+  const seriesOf = (route: string, method: string, status: number): RequestSeries => {
     let byStatus = requestSeries.get(route)
     if (byStatus === undefined) requestSeries.set(route, byStatus = new Map())
     let byMethod = byStatus.get(status)
     if (byMethod === undefined) byStatus.set(status, byMethod = new Map())
     let series = byMethod.get(method)
     if (series === undefined) byMethod.set(method, series = new RequestSeries(requests, { route, method, status: String(status) }))
-    series.observe(seconds)
-    if (typeof cacheResult !== 'string') return
-    let counter = cacheSeries.get(cacheResult)
-    if (counter === undefined) {
-      counter = cacheResults.labels({ result: cacheResult })
-      cacheSeries.set(cacheResult, counter)
+    return series
+  }
+  const cacheCounters = new Map<string, ReturnType<typeof cacheResults.labels>>()
+  const cacheCounter = (result: string): ReturnType<typeof cacheResults.labels> => {
+    let counter = cacheCounters.get(result)
+    if (counter === undefined) cacheCounters.set(result, counter = cacheResults.labels({ result }))
+    return counter
+  }
+  const requestObserver = (route: string, method: string, cacheResult: unknown): ((status: number, seconds: number) => void) => {
+    const counter = typeof cacheResult === 'string' ? cacheCounter(cacheResult) : undefined
+    let status = 0
+    let series: RequestSeries | undefined
+    return (answered, seconds) => {
+      if (series === undefined || answered !== status) [status, series] = [answered, seriesOf(route, method, answered)]
+      series.observe(seconds)
+      counter?.inc()
     }
-    counter.inc()
   }
 
   const fanOutParts = new Counter({ name: 'gateway_fanout_parts_total', help: 'Subjects of fan-out reports, by outcome: hit, miss, stale, or the problem code that left one out.', labelNames: ['provider', 'report', 'outcome'], registers })
@@ -175,7 +186,7 @@ export default fp<{ providers: readonly Provider[] }>(async function metrics (fa
     cacheEvicted: (cache) => { evictions.inc({ cache }) },
     fanOutPart: (provider, report, outcome) => { fanOutParts.inc({ provider, report, outcome }) }
   }
-  fastify.decorate('gatewayMetrics', { registry, observer, requestAnswered, connectionRefused: () => { refusedConnections.inc() } })
+  fastify.decorate('gatewayMetrics', { registry, observer, requestObserver, connectionRefused: () => { refusedConnections.inc() } })
 }, { name: 'metrics' })
 
 /** METRICS_API_KEY, when set, as `Authorization: Bearer <key>` (what Prometheus' scrape config sends). */

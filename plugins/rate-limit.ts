@@ -9,6 +9,7 @@
  * (bench/NOTES.md). Counts, windows and headers are the plugin's.
  */
 import { createRequire } from 'node:module'
+import type { IncomingMessage } from 'node:http'
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { Redis } from 'ioredis'
@@ -16,7 +17,32 @@ import type { Config } from '../src/config.js'
 import { gatewayError, type GatewayError } from '../src/errors.js'
 
 /** A window's count so far and the milliseconds left in it. */
-interface Count { current: number, ttl: number }
+export interface Count { current: number, ttl: number }
+
+/** A request's count: the store's answer, or its error. */
+interface Counted { error: Error | null, count?: Count }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The inbound limit, for answers made before Fastify's request handling (plugins/remembered-requests.ts). */
+    inboundLimit: InboundLimit
+  }
+}
+
+export interface InboundLimit {
+  /** Counts one request of `caller` (a verified key's name): `done` gets the count, at once with the in-memory store. */
+  count: (caller: string, done: (error: Error | null, count?: Count) => void) => void
+  /** The `x-ratelimit-*` headers of a count (names and values in turn), or undefined when it refuses the request (over the limit, or a failed store). */
+  headersOf: (error: Error | null, count?: Count) => string[] | undefined
+  /**
+   * Hands a request counted before Fastify's request handling over to it: the hook answers from that count
+   * (its 429, or the store's error) instead of counting the request a second time.
+   */
+  handOver: (request: IncomingMessage, error: Error | null, count?: Count) => void
+}
+
+const counted = Symbol('inbound limit: counted')
+type CountedRequest = IncomingMessage & { [counted]?: Counted }
 
 /** What @fastify/rate-limit's stores (store/LocalStore.js, store/RedisStore.js) offer. */
 interface Store {
@@ -36,8 +62,8 @@ export interface InboundLimitOptions {
   nameSpace?: string
   /** While the store fails (Redis down), let requests through rather than fail them. */
   skipOnError?: boolean
-  /** Whom a request is counted against. */
-  keyGenerator: (request: FastifyRequest) => string
+  /** Whom a request is counted against: the verified key's name, or the client address when there is none. */
+  keyGenerator: (request: { caller: string, ip: string }) => string
   /** The 429's error (ttl: milliseconds left in the window). */
   errorResponseBuilder: (request: FastifyRequest, context: { max: number, ttl: number, after: string }) => GatewayError
   /** Keys the in-memory store keeps (least recently used go first), as @fastify/rate-limit's default. */
@@ -59,7 +85,7 @@ export const rateLimitOptions = (config: Config, redis?: Redis): InboundLimitOpt
   timeWindow: 60_000,
   ...(redis === undefined ? {} : { redis, nameSpace: 'usage-gateway:inbound:', skipOnError: true }),
   // Keys arrive here already verified, as their name: the store never holds key material.
-  keyGenerator: (request: FastifyRequest) => request.caller === '' ? `ip:${request.ip}` : `key:${request.caller}`,
+  keyGenerator: (request) => request.caller === '' ? `ip:${request.ip}` : `key:${request.caller}`,
   errorResponseBuilder: (_request, context) => gatewayError('rate_limited',
     `At most ${context.max} requests a minute per ${config.apiKeys.length > 0 ? 'API key' : 'client'}; retry after ${context.after}.`,
     { retryAfterSeconds: Math.ceil(context.ttl / 1000) })
@@ -72,25 +98,46 @@ export default fp<InboundLimitOptions>(async function inboundLimit (fastify, opt
     ? new LocalStore(false, false, options.cache ?? LOCAL_KEYS)
     : new RedisStore(false, false, options.redis, options.nameSpace ?? 'usage-gateway:inbound:')
   const limit = String(max)
+  /** The window's headers, and whether it lets the request through. */
+  const headersOf = (error: Error | null, count?: Count): string[] | undefined => {
+    if (error !== null && !skipOnError) return undefined
+    // A failed store with skipOnError counts as an empty window, as in @fastify/rate-limit.
+    const { current, ttl } = count ?? { current: 0, ttl: 0 }
+    if (current > max) return undefined
+    return ['x-ratelimit-limit', limit, 'x-ratelimit-remaining', String(max - current), 'x-ratelimit-reset', String(Math.ceil(ttl / 1000))]
+  }
+  fastify.decorate('inboundLimit', {
+    count: (caller: string, done: (error: Error | null, count?: Count) => void) => { store.incr(keyGenerator({ caller, ip: '' }), done, timeWindow, max) },
+    headersOf,
+    handOver: (request: CountedRequest, error: Error | null, count?: Count) => { request[counted] = { error, count } }
+  } satisfies InboundLimit)
+  /** The request on, or its refusal: the store's error, or the 429. */
+  const decide = (request: FastifyRequest, reply: FastifyReply, { error, count }: Counted, done: HookHandlerDoneFunction): void => {
+    const headers = headersOf(error, count)
+    if (headers !== undefined) {
+      for (let index = 0; index < headers.length; index += 2) reply.header(headers[index], headers[index + 1])
+      done()
+      return
+    }
+    if (error !== null) {
+      done(error)
+      return
+    }
+    const ttl = count?.ttl ?? 0
+    const resetSeconds = String(Math.ceil(ttl / 1000))
+    reply.header('x-ratelimit-limit', limit)
+    reply.header('x-ratelimit-remaining', '0')
+    reply.header('x-ratelimit-reset', resetSeconds)
+    reply.header('retry-after', resetSeconds)
+    done(errorResponseBuilder(request, { max, ttl, after: waitWords(Math.ceil(ttl / 1000)) }))
+  }
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    const handedOver = (request.raw as CountedRequest)[counted]
+    if (handedOver !== undefined) {
+      decide(request, reply, handedOver, done)
+      return
+    }
     // The in-memory store answers synchronously, Redis later: either way, once.
-    store.incr(keyGenerator(request), (error, answer) => {
-      if (error !== null && !skipOnError) {
-        done(error)
-        return
-      }
-      // A failed store with skipOnError counts as an empty window, as in @fastify/rate-limit.
-      const count = answer ?? { current: 0, ttl: 0 }
-      const resetSeconds = Math.ceil(count.ttl / 1000)
-      reply.header('x-ratelimit-limit', limit)
-      reply.header('x-ratelimit-remaining', count.current > max ? '0' : String(max - count.current))
-      reply.header('x-ratelimit-reset', String(resetSeconds))
-      if (count.current <= max) {
-        done()
-        return
-      }
-      reply.header('retry-after', String(resetSeconds))
-      done(errorResponseBuilder(request, { max, ttl: count.ttl, after: waitWords(resetSeconds) }))
-    }, timeWindow, max)
+    store.incr(keyGenerator(request), (error, count) => { decide(request, reply, { error, count }, done) }, timeWindow, max)
   })
 }, { name: 'inbound-limit' })

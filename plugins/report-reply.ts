@@ -2,7 +2,10 @@
  * HTTP semantics of a report answer: JSON or CSV by Accept, X-Cache, Age,
  * Cache-Control, a strong ETag per representation, 304 for a matching
  * If-None-Match, and for paged reports `Link: rel="next"` and X-Total-Count.
+ * `reportAnswer` works it out; `reply.sendReport` (the routes) and the
+ * remembered-request answer (plugins/remembered-requests.ts) both send it.
  */
+import type { IncomingHttpHeaders } from 'node:http'
 import fp from 'fastify-plugin'
 import type { FastifyReply } from 'fastify'
 import type { CacheAnswer, CachedReport } from '../src/cache/types.js'
@@ -17,6 +20,11 @@ declare module 'fastify' {
   }
 }
 
+/** `Cache-Control: no-cache` (or `Pragma: no-cache`) asks for a fresh upstream copy. */
+export function wantsFreshCopy (headers: IncomingHttpHeaders): boolean {
+  return /\bno-cache\b/i.test(String(headers['cache-control'] ?? headers.pragma ?? ''))
+}
+
 /** If-None-Match matches when any listed tag (weakly compared, per RFC 9110) is ours, or `*`. */
 export function matchesEtag (ifNoneMatch: string | undefined, etag: string): boolean {
   if (ifNoneMatch === undefined) return false
@@ -26,15 +34,16 @@ export function matchesEtag (ifNoneMatch: string | undefined, etag: string): boo
   })
 }
 
+/** One representation of an entry: its body, type, byte length and ETag. */
+interface Representation { body: string, type: string, length: string, etag: string }
+
 /** What every answer from one cached entry shares, worked out once per entry (it goes when the entry goes). */
 interface EntryHeaders {
-  etag: string
-  csvEtag: string
-  /** RFC 8288 `Link: <next>; rel="next"` of a paged report (absolute with PUBLIC_BASE_URL, as paging.next). */
-  link?: string
-  /** `X-Total-Count`: the upstream's total of rows across pages. */
-  totalCount?: string
-  csv?: string
+  json: Representation
+  /** Worked out on the first request for CSV. */
+  csv?: Representation
+  /** `Link: <next>; rel="next"` (RFC 8288) of a paged report, and `X-Total-Count`, the upstream's total across pages: names and values. */
+  paging: string[]
 }
 
 const headersOf = new WeakMap<CachedReport, EntryHeaders>()
@@ -43,37 +52,51 @@ function entryHeaders (entry: CachedReport): EntryHeaders {
   let headers = headersOf.get(entry)
   if (headers === undefined) {
     const { paging } = JSON.parse(entry.body) as Partial<UsageReport>
-    headers = { etag: entry.etag, csvEtag: `${entry.etag.slice(0, -1)}-csv"` }
-    if (typeof paging?.next === 'string') headers.link = `<${paging.next}>; rel="next"`
-    if (typeof paging?.total === 'number') headers.totalCount = String(paging.total)
+    const json = { body: entry.body, type: 'application/json; charset=utf-8', length: String(Buffer.byteLength(entry.body)), etag: entry.etag }
+    headers = { json, paging: [] }
+    // Absolute with PUBLIC_BASE_URL, as paging.next.
+    if (typeof paging?.next === 'string') headers.paging.push('link', `<${paging.next}>; rel="next"`)
+    if (typeof paging?.total === 'number') headers.paging.push('x-total-count', String(paging.total))
     headersOf.set(entry, headers)
   }
   return headers
 }
 
-const reportCsv = (body: string): string => reportToCsv(JSON.parse(body) as UsageReport)
-
-function csv (entry: CachedReport, headers: EntryHeaders, toCsv: (body: string) => string): string {
-  headers.csv ??= toCsv(entry.body)
+function csvOf (entry: CachedReport, headers: EntryHeaders, toCsv: (body: string) => string): Representation {
+  if (headers.csv === undefined) {
+    const body = toCsv(entry.body)
+    headers.csv = { body, type: 'text/csv; charset=utf-8', length: String(Buffer.byteLength(body)), etag: `${entry.etag.slice(0, -1)}-csv"` }
+  }
   return headers.csv
 }
 
+const reportCsv = (body: string): string => reportToCsv(JSON.parse(body) as UsageReport)
+
+/** A report answer as HTTP: its status, its headers (besides content type and length), and the body it sends. */
+export interface ReportAnswer {
+  status: 200 | 304
+  /** Names and values in turn, as Node's `writeHead` takes them. */
+  headers: string[]
+  /** Absent for a 304. */
+  representation?: Representation
+}
+
+/** The answer to a request with these `Accept` and `If-None-Match` headers. */
+export function reportAnswer (answer: CacheAnswer, accept: string | undefined, ifNoneMatch: string | undefined, toCsv = reportCsv): ReportAnswer {
+  const { entry, outcome, ageSeconds, freshSeconds } = answer
+  const headers = entryHeaders(entry)
+  const representation = prefersCsv(accept) ? csvOf(entry, headers, toCsv) : headers.json
+  const sent = ['x-cache', outcome, 'age', String(ageSeconds), 'cache-control', `private, max-age=${freshSeconds}`, 'etag', representation.etag, 'vary', 'Accept']
+  if (headers.paging.length > 0) sent.push(...headers.paging)
+  return matchesEtag(ifNoneMatch, representation.etag) ? { status: 304, headers: sent } : { status: 200, headers: sent, representation }
+}
+
 export default fp(async function reportReply (fastify) {
-  fastify.decorateReply('sendReport', function (this: FastifyReply, answer: CacheAnswer, toCsv = reportCsv) {
-    const { entry, outcome, ageSeconds, freshSeconds } = answer
-    const headers = entryHeaders(entry)
-    const asCsv = prefersCsv(this.request.headers.accept)
-    const etag = asCsv ? headers.csvEtag : headers.etag
-    this.header('x-cache', outcome)
-    this.header('age', String(ageSeconds))
-    this.header('cache-control', `private, max-age=${freshSeconds}`)
-    this.header('etag', etag)
-    this.header('vary', 'Accept')
-    if (headers.link !== undefined) this.header('link', headers.link)
-    if (headers.totalCount !== undefined) this.header('x-total-count', headers.totalCount)
+  fastify.decorateReply('sendReport', function (this: FastifyReply, answer: CacheAnswer, toCsv?: (body: string) => string) {
+    const { status, headers, representation } = reportAnswer(answer, this.request.headers.accept, this.request.headers['if-none-match'], toCsv)
+    for (let index = 0; index < headers.length; index += 2) this.header(headers[index], headers[index + 1])
     closeConnectionIfShuttingDown(this)
-    if (matchesEtag(this.request.headers['if-none-match'], etag)) return this.code(304).send()
-    if (asCsv) return this.type('text/csv; charset=utf-8').send(csv(entry, headers, toCsv))
-    return this.type('application/json; charset=utf-8').send(entry.body)
+    if (representation === undefined) return this.code(status).send()
+    return this.type(representation.type).send(representation.body)
   })
 }, { name: 'report-reply' })

@@ -4,10 +4,12 @@
  * service, reply with caching headers.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import { forgetRememberedRequests } from '../plugins/remembered-requests.js'
+import { wantsFreshCopy } from '../plugins/report-reply.js'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type TObject } from 'typebox'
 import { etagOf } from '../src/cache/report-cache.js'
-import type { CacheAnswer, HitSource } from '../src/cache/types.js'
+import type { CacheAnswer } from '../src/cache/types.js'
 import { reportToCsv } from '../src/csv.js'
 import { DEFAULT_ACCOUNT } from '../src/accounts/accounts-file.js'
 import { Grants } from '../src/accounts/grants.js'
@@ -169,11 +171,6 @@ function routeDocs (endpoint: EndpointRow, answer: AnswerDocs): Record<string, u
   }
 }
 
-/** `Cache-Control: no-cache` (or `Pragma: no-cache`) asks for a fresh upstream copy. */
-export function wantsFreshCopy (request: FastifyRequest): boolean {
-  return /\bno-cache\b/i.test(String(request.headers['cache-control'] ?? request.headers.pragma ?? ''))
-}
-
 /** The methods a report route answers; any other is a 405 that says so. */
 export const ALLOWED_METHODS = 'GET, HEAD'
 const OTHER_METHODS = ['DELETE', 'OPTIONS', 'PATCH', 'POST', 'PUT']
@@ -242,72 +239,6 @@ async function labelled (fastify: FastifyInstance, answer: CacheAnswer, context:
   return { ...answer, entry: { ...answer.entry, body, etag: etagOf(body) } }
 }
 
-/** What a request answered from a cache entry as it is held maps to: that cache, the key, and the day it was asked. */
-interface Remembered { from: HitSource, key: string, day: number, generation: number, account?: string, csv?: (body: string) => string }
-
-let generation = 0
-
-/**
- * Forgets every remembered request (of every app in the process): what a
- * caller may reach has changed (the key ring was swapped, an account's
- * subjects changed), so each request takes the full path once again.
- */
-export function forgetRememberedRequests (): void {
-  generation++
-}
-
-/** Requests remembered per route plugin (a few hundred bytes each); all are forgotten when there are more. */
-const REMEMBERED_REQUESTS = 10_000
-const DAY_MS = 86_400_000
-
-/**
- * The hit path's short cut. A GET answered from a cache entry as the cache
- * holds it (not labelled, bucketed, assembled or fanned out) is remembered:
- * its caller and exact URL, to the cache and key that answered it. The same
- * request again, while that entry is fresh, is answered in the route's
- * onRequest hook (after the key check and the inbound limit, which run on
- * every request): no query check, schema validation, handler or usage
- * service, which the first answer already went through for this exact URL.
- * The day is part of what is remembered, since the routes' date checks read
- * the clock. Anything else (another method, a forced refresh, an entry
- * gone stale or evicted, another day) takes the full path.
- */
-class RequestMemo {
-  /** caller → exact URL → what answered it. Plain maps (lru-cache's get was 1.7% of a hit), emptied when full. */
-  private readonly remembered = new Map<string, Map<string, Remembered>>()
-  private size = 0
-  constructor (private readonly now: () => number) {}
-
-  remember (request: FastifyRequest, answer: CacheAnswer, csv?: (body: string) => string): void {
-    const { from, key } = answer
-    if (request.method !== 'GET' || from === undefined || key === undefined || (answer.incomplete ?? 0) > 0 || !from.holds(key, answer.entry)) return
-    if (this.size >= REMEMBERED_REQUESTS) {
-      this.remembered.clear()
-      this.size = 0
-    }
-    let urls = this.remembered.get(request.caller)
-    if (urls === undefined) this.remembered.set(request.caller, urls = new Map())
-    if (!urls.has(request.url)) this.size++
-    urls.set(request.url, { from, key, day: Math.floor(this.now() / DAY_MS), generation, account: request.upstreamTally?.account, csv })
-  }
-
-  /** onRequest hook (callback style): answers a remembered request from its fresh entry, or passes it on. */
-  readonly answer = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    const remembered = request.method === 'GET' ? this.remembered.get(request.caller)?.get(request.url) : undefined
-    const hit = remembered === undefined || remembered.generation !== generation || remembered.day !== Math.floor(this.now() / DAY_MS) || wantsFreshCopy(request)
-      ? undefined
-      : remembered.from.hit(remembered.key)
-    if (hit === undefined) {
-      done()
-      return
-    }
-    // The log line names the account that answered, as on the full path.
-    if (remembered?.account !== undefined) request.upstreamTally = { calls: 0, ms: 0, account: remembered.account }
-    // Answered here, the hook does not call done(): Fastify skips the rest of the route (its onResponse still runs).
-    reply.sendReport(hit, remembered?.csv)
-  }
-}
-
 /**
  * A route plugin serving each row of the tables (of every provider of the
  * registry): report rows, with `labels`, and directory rows.
@@ -315,14 +246,13 @@ class RequestMemo {
 export function reportRoutes (endpoints: readonly ReportEndpoint[], directories: readonly DirectoryEndpoint[] = []): FastifyPluginAsync {
   return async (fastify) => {
     const typed = fastify.withTypeProvider<TypeBoxTypeProvider>()
-    const memo = new RequestMemo(() => fastify.usage.now())
     /** Registers a row's route (and its trailing-slash twin and 405s) with its schema and handler. */
     const serve = (row: EndpointRow, docs: Record<string, unknown>, querystring: TObject, answer: (id: string, query: Record<string, unknown>, request: FastifyRequest) => Promise<{ answer: CacheAnswer, csv?: (body: string) => string }>): void => {
       const schema = { ...docs, params: row.params, querystring }
       const preValidation = queryChecker(row, querystring)
       // HEAD comes with every GET (Fastify's exposeHeadRoutes); a trailing slash is the same route, unlisted in the spec.
       for (const url of [row.route, `${row.route}/`]) {
-        typed.get(url, { schema: { ...schema, hide: url !== row.route }, onRequest: memo.answer, preValidation }, async (request, reply) => {
+        typed.get(url, { schema: { ...schema, hide: url !== row.route }, preValidation }, async (request, reply) => {
           const query = request.query as Record<string, unknown>
           row.check?.(query, fastify.usage.now())
           const id = row.subject === null ? '' : String((request.params as Record<string, unknown>)[row.subject.param])
@@ -337,7 +267,7 @@ export function reportRoutes (endpoints: readonly ReportEndpoint[], directories:
           }
           const { answer: cached, csv } = answered
           if ((cached.incomplete ?? 0) > 0) reply.header('x-incomplete', String(cached.incomplete))
-          memo.remember(request, cached, csv)
+          fastify.rememberRequest(request, cached, csv)
           return reply.sendReport(cached, csv)
         })
         fastify.route({ method: OTHER_METHODS, url, schema: { hide: true }, handler: methodNotAllowed })
@@ -348,14 +278,14 @@ export function reportRoutes (endpoints: readonly ReportEndpoint[], directories:
         const context = callContextOf(request)
         // A fan-out's subject is its provider; the subjects it covers are in its query.
         const subject = endpoint.fanOut === undefined || endpoint.subject.param !== '' ? id : endpoint.provider
-        const asked = { forceRefresh: wantsFreshCopy(request), context, account: account as string | undefined }
+        const asked = { forceRefresh: wantsFreshCopy(request.headers), context, account: account as string | undefined }
         const answer = await fastify.usage.report(endpoint, subject, query as QueryValues, asked)
         return { answer: labels === true ? await labelled(fastify, answer, context) : answer }
       })
     }
     for (const directory of directories) {
       serve(directory, directoryRouteDocs(directory), withAccountParam(directory.querystring), async (id, { account, ...query }, request) => ({
-        answer: await fastify.usage.directoryAnswer(directory, id, query, { forceRefresh: wantsFreshCopy(request), context: callContextOf(request), account: account as string | undefined }),
+        answer: await fastify.usage.directoryAnswer(directory, id, query, { forceRefresh: wantsFreshCopy(request.headers), context: callContextOf(request), account: account as string | undefined }),
         csv: (body) => directoryToCsv(JSON.parse(body) as DirectoryAnswer)
       }))
     }

@@ -2,12 +2,13 @@
  * Builds the gateway the way server.ts does, against the real simulators on
  * loopback (or an undici MockAgent), with logs captured for inspection.
  */
+import { tracingChannel } from 'node:diagnostics_channel'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { Writable } from 'node:stream'
 import { exportPKCS8, generateKeyPair, type CryptoKey } from 'jose'
-import { MockAgent, type Interceptable } from 'undici'
+import { Client, MockAgent, type Interceptable } from 'undici'
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import type { Dispatcher } from 'undici'
@@ -153,4 +154,34 @@ export async function freePort (): Promise<number> {
   const { port } = server.address() as { port: number }
   await new Promise((resolve) => server.close(resolve))
   return port
+}
+
+export interface Answer { statusCode: number, headers: Record<string, unknown>, body: string }
+
+/** Route handlers Fastify has run in this process (counted once a test asks over HTTP): the full path runs one per request, the short cut none. */
+let handlersRun: number | undefined
+
+function countHandlers (): void {
+  if (handlersRun !== undefined) return
+  handlersRun = 0
+  tracingChannel('fastify.request.handler').subscribe({ start: () => { handlersRun = (handlersRun ?? 0) + 1 }, end () {}, asyncStart () {}, asyncEnd () {}, error () {} })
+}
+
+/** Asks the listening gateway over HTTP on one keep-alive connection per key, as a service would. */
+export async function overHttp (t: Test, app: FastifyInstance): Promise<{ address: string, get: (asked: { url: string, headers: Record<string, string> }) => Promise<Answer & { fullPath: boolean }> }> {
+  countHandlers()
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  const clients = new Map<string, Client>()
+  t.teardown(async () => { await Promise.all([...clients.values()].map(async (client) => { await client.close() })) })
+  return {
+    address,
+    get: async ({ url, headers }) => {
+      const key = headers['x-api-key'] ?? ''
+      let client = clients.get(key)
+      if (client === undefined) clients.set(key, client = new Client(address, { pipelining: 1 }))
+      const before = handlersRun ?? 0
+      const res = await client.request({ method: 'GET', path: url, headers })
+      return { statusCode: res.statusCode, headers: res.headers, body: await res.body.text(), fullPath: (handlersRun ?? 0) > before }
+    }
+  }
 }

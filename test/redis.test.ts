@@ -4,7 +4,7 @@ import t from 'tap'
 import { Redis } from 'ioredis'
 import { addDays } from '../src/days.js'
 import { loadConfig } from '../providers/index.js'
-import { GUPSHUP_APP, freePort, gateway, simulatedConfig, startSims } from './helpers.js'
+import { GUPSHUP_APP, freePort, gateway, overHttp, simulatedConfig, startSims } from './helpers.js'
 
 // A real redis-server, started on a free port. .ci/run installs Debian's package.
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0
@@ -77,6 +77,25 @@ t.test('two replicas sharing Redis', { skip: hasRedis ? false : 'redis-server is
     t.equal((await c.app.inject({ url: '/usage', ...from })).statusCode, 200)
     t.equal((await d.app.inject({ url: '/usage', ...from })).statusCode, 200)
     t.equal((await c.app.inject({ url: '/usage', ...from })).statusCode, 429, 'the third request, on either replica')
+  })
+
+  t.test('requests answered in front of Fastify are counted in Redis too: the limit holds across replicas', async (t) => {
+    const key = 'shared-key-0123456789'
+    const limited = simulatedConfig(loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: `redis://127.0.0.1:${port}`, GATEWAY_RATE_LIMIT_PER_MINUTE: '4', GATEWAY_API_KEYS: `shared=${key}` }), sims)
+    const [c, d] = [await gateway(t, { config: limited }), await gateway(t, { config: limited })]
+    const [onC, onD] = [await overHttp(t, c.app), await overHttp(t, d.app)]
+    // A report the replicas above fetched: the shared level has it.
+    const ask = { url: '/usage/apple/builds/ace4f47a-60ae-4ed6-954f-c4e61c7baab0', headers: { 'x-api-key': key } }
+    const first = await onC.get(ask)
+    t.equal(first.statusCode, 200, first.body)
+    const remembered = await onC.get(ask)
+    t.notOk(remembered.fullPath, 'answered in front of Fastify')
+    t.equal(remembered.headers['x-ratelimit-remaining'], '2', 'counted in Redis')
+    t.equal((await onD.get(ask)).headers['x-ratelimit-remaining'], '1', 'and the other replica sees the count')
+    t.equal((await onC.get(ask)).headers['x-ratelimit-remaining'], '0')
+    const over = await onC.get(ask)
+    t.equal(over.statusCode, 429, 'the fifth request, over the limit: refused by the full path, counted once')
+    t.equal(over.headers['x-ratelimit-remaining'], '0')
   })
 
   t.test('Redis gone: no request is lost, /ready says so; Redis back: ready again', async (t) => {

@@ -40,6 +40,9 @@ export function etagOf (body: string): string {
   return `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`
 }
 
+/** A hit's lookup: a stale entry is no hit, and is left for `fetch` to refresh. */
+const FRESH_ONLY = { allowStale: false, noDeleteOnStaleGet: true } as const
+
 export class ReportCache implements HitSource {
   private readonly lru: LRUCache<string, CachedReport, LoadContext>
   private readonly now: () => number
@@ -121,7 +124,7 @@ export class ReportCache implements HitSource {
    * requests to keys). It counts as a use of the entry, as `fetch` does.
    */
   hit (key: string): CacheAnswer | undefined {
-    const fresh = this.lru.get(key, { allowStale: false, noDeleteOnStaleGet: true })
+    const fresh = this.lru.get(key, FRESH_ONLY)
     return fresh === undefined ? undefined : this.answerOf(fresh, 'HIT', key)
   }
 
