@@ -58,15 +58,19 @@ export interface LogStream { write: (line: string) => void }
 /**
  * Log lines gathered into writes of about 4 KiB: one write per dozen lines or
  * so instead of one per request. The lines wait in an array and go to the
- * destination joined, so the destination measures and copies once per write
- * rather than once per line (sonic-boom's `minLength` buffering took
- * Buffer.byteLength of every line: 3% of a cache hit's CPU, bench/NOTES.md).
+ * destination joined and encoded once, so the destination neither measures nor
+ * copies each line (sonic-boom's `minLength` buffering took Buffer.byteLength
+ * of every line: 3% of a cache hit's CPU; and in its text mode it encodes each
+ * write a second time once written: bench/NOTES.md).
  */
+/** Where a LineBuffer writes: bytes, flushed on demand. */
+export interface LogDestination { write: (chunk: Buffer) => unknown, flush: () => void, flushSync: () => void }
+
 export class LineBuffer implements LogStream {
   private pending: string[] = []
   private length = 0
 
-  constructor (private readonly destination: { write: (text: string) => unknown, flush: () => void, flushSync: () => void }, private readonly minLength = 4 * 1024) {}
+  constructor (private readonly destination: LogDestination, private readonly minLength = 4 * 1024) {}
 
   write (line: string): void {
     this.pending.push(line)
@@ -91,7 +95,7 @@ export class LineBuffer implements LogStream {
     const text = this.pending.join('')
     this.pending = []
     this.length = 0
-    this.destination.write(text)
+    this.destination.write(Buffer.from(text))
   }
 }
 
@@ -103,7 +107,8 @@ export class LineBuffer implements LogStream {
  * every second and on exit, so no line is lost at shutdown.
  */
 export function bufferedStdout (): LineBuffer {
-  return new LineBuffer(pino.destination({ dest: 1, sync: true }))
+  // In buffer mode sonic-boom takes bytes, though its types say strings only.
+  return new LineBuffer(pino.destination({ dest: 1, sync: true, contentMode: 'buffer' }) as unknown as LogDestination)
 }
 
 /** Node's client errors, as the catalog's codes. */

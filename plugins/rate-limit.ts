@@ -32,8 +32,11 @@ declare module 'fastify' {
 export interface InboundLimit {
   /** Counts one request of `caller` (a verified key's name): `done` gets the count, at once with the in-memory store. */
   count: (caller: string, done: (error: Error | null, count?: Count) => void) => void
-  /** The `x-ratelimit-*` headers of a count (names and values in turn), or undefined when it refuses the request (over the limit, or a failed store). */
-  headersOf: (error: Error | null, count?: Count) => string[] | undefined
+  /**
+   * Whether a count lets the request through (not over the limit, and the store answered or may fail open); if so,
+   * its `x-ratelimit-*` headers are added to `headers` (names and values in turn).
+   */
+  allows: (error: Error | null, count: Count | undefined, headers: string[]) => boolean
   /**
    * Hands a request counted before Fastify's request handling over to it: the hook answers from that count
    * (its 429, or the store's error) instead of counting the request a second time.
@@ -98,23 +101,23 @@ export default fp<InboundLimitOptions>(async function inboundLimit (fastify, opt
     ? new LocalStore(false, false, options.cache ?? LOCAL_KEYS)
     : new RedisStore(false, false, options.redis, options.nameSpace ?? 'usage-gateway:inbound:')
   const limit = String(max)
-  /** The window's headers, and whether it lets the request through. */
-  const headersOf = (error: Error | null, count?: Count): string[] | undefined => {
-    if (error !== null && !skipOnError) return undefined
+  const allows = (error: Error | null, count: Count | undefined, headers: string[]): boolean => {
+    if (error !== null && !skipOnError) return false
     // A failed store with skipOnError counts as an empty window, as in @fastify/rate-limit.
     const { current, ttl } = count ?? { current: 0, ttl: 0 }
-    if (current > max) return undefined
-    return ['x-ratelimit-limit', limit, 'x-ratelimit-remaining', String(max - current), 'x-ratelimit-reset', String(Math.ceil(ttl / 1000))]
+    if (current > max) return false
+    headers.push('x-ratelimit-limit', limit, 'x-ratelimit-remaining', String(max - current), 'x-ratelimit-reset', String(Math.ceil(ttl / 1000)))
+    return true
   }
   fastify.decorate('inboundLimit', {
     count: (caller: string, done: (error: Error | null, count?: Count) => void) => { store.incr(keyGenerator({ caller, ip: '' }), done, timeWindow, max) },
-    headersOf,
+    allows,
     handOver: (request: CountedRequest, error: Error | null, count?: Count) => { request[counted] = { error, count } }
   } satisfies InboundLimit)
   /** The request on, or its refusal: the store's error, or the 429. */
   const decide = (request: FastifyRequest, reply: FastifyReply, { error, count }: Counted, done: HookHandlerDoneFunction): void => {
-    const headers = headersOf(error, count)
-    if (headers !== undefined) {
+    const headers: string[] = []
+    if (allows(error, count, headers)) {
       for (let index = 0; index < headers.length; index += 2) reply.header(headers[index], headers[index + 1])
       done()
       return

@@ -27,6 +27,7 @@ import fp from 'fastify-plugin'
 import type { FastifyRequest } from 'fastify'
 import type { CacheAnswer, HitSource } from '../src/cache/types.js'
 import { reportAnswer, wantsFreshCopy } from './report-reply.js'
+import type { Count } from './rate-limit.js'
 import { carriesBody, requestIdOf, type RequestFacts, type RequestRecord } from './request-log.js'
 
 declare module 'fastify' {
@@ -163,21 +164,24 @@ export default fp(async function rememberedRequests (fastify) {
     return found === undefined || caller === undefined ? undefined : { caller, remembered: found.remembered, hit: found.hit }
   }
 
-  /** Answers with the limit's headers; the same headers in the same order as the full path's. */
-  const answer = (request: IncomingMessage, response: ServerResponse, started: number, remembered: Remembered, hit: CacheAnswer, limitHeaders: string[]): void => {
-    const requestId = requestIdOf(request)
-    const { headers } = request
-    const { status, headers: reportHeaders, representation } = reportAnswer(hit, headers.accept, headers['if-none-match'], remembered.csv)
+  /** The headers of the answer being made: one list, refilled for each (Node's `writeHead` does not keep it). */
+  const sent: string[] = []
+  /** Answers once counted; the same headers in the same order as the full path's. */
+  const answer = (request: IncomingMessage, response: ServerResponse, started: number, remembered: Remembered, hit: CacheAnswer, error: Error | null, count?: Count): boolean => {
     // As Fastify writes them: the request id (request log), the limit's, the report's, then type and length.
-    const sent = ['x-request-id', requestId]
-    for (const header of limitHeaders) sent.push(header)
-    for (const header of reportHeaders) sent.push(header)
+    sent.length = 0
+    const requestId = requestIdOf(request)
+    sent.push('x-request-id', requestId)
+    if (!inboundLimit.allows(error, count, sent)) return false
+    const { headers } = request
+    const { status, representation } = reportAnswer(hit, headers.accept, headers['if-none-match'], sent, remembered.csv)
     if (representation !== undefined) sent.push('content-type', representation.type, 'content-length', representation.length)
     response.writeHead(status, sent)
     writes.end(response, representation?.body)
     // Logged and counted once the answer is on its way (a failure here must not hold it up).
     remembered.record ??= fastify.requestRecord(remembered.facts)
     remembered.record(requestId, status, performance.now() - started)
+    return true
   }
 
   server.removeListener('request', handle)
@@ -195,12 +199,8 @@ export default fp(async function rememberedRequests (fastify) {
     }
     const { caller, remembered, hit } = found
     inboundLimit.count(caller, (error, count) => {
-      const limitHeaders = inboundLimit.headersOf(error, count)
       try {
-        if (limitHeaders !== undefined) {
-          answer(request, response, started, remembered, hit, limitHeaders)
-          return
-        }
+        if (answer(request, response, started, remembered, hit, error, count)) return
       } catch (failure) {
         fastify.log.error({ err: failure }, 'remembered request failed; answering by the full path')
         if (response.headersSent) return

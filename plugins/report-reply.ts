@@ -72,28 +72,30 @@ function csvOf (entry: CachedReport, headers: EntryHeaders, toCsv: (body: string
 
 const reportCsv = (body: string): string => reportToCsv(JSON.parse(body) as UsageReport)
 
-/** A report answer as HTTP: its status, its headers (besides content type and length), and the body it sends. */
+/** A report answer as HTTP: its status and the body it sends. */
 export interface ReportAnswer {
   status: 200 | 304
-  /** Names and values in turn, as Node's `writeHead` takes them. */
-  headers: string[]
   /** Absent for a 304. */
   representation?: Representation
 }
 
-/** The answer to a request with these `Accept` and `If-None-Match` headers. */
-export function reportAnswer (answer: CacheAnswer, accept: string | undefined, ifNoneMatch: string | undefined, toCsv = reportCsv): ReportAnswer {
+/**
+ * The answer to a request with these `Accept` and `If-None-Match` headers. Its headers (besides content type and
+ * length) are added to `headers`, names and values in turn, as Node's `writeHead` takes them.
+ */
+export function reportAnswer (answer: CacheAnswer, accept: string | undefined, ifNoneMatch: string | undefined, headers: string[], toCsv = reportCsv): ReportAnswer {
   const { entry, outcome, ageSeconds, freshSeconds } = answer
-  const headers = entryHeaders(entry)
-  const representation = prefersCsv(accept) ? csvOf(entry, headers, toCsv) : headers.json
-  const sent = ['x-cache', outcome, 'age', String(ageSeconds), 'cache-control', `private, max-age=${freshSeconds}`, 'etag', representation.etag, 'vary', 'Accept']
-  if (headers.paging.length > 0) sent.push(...headers.paging)
-  return matchesEtag(ifNoneMatch, representation.etag) ? { status: 304, headers: sent } : { status: 200, headers: sent, representation }
+  const ofEntry = entryHeaders(entry)
+  const representation = prefersCsv(accept) ? csvOf(entry, ofEntry, toCsv) : ofEntry.json
+  headers.push('x-cache', outcome, 'age', String(ageSeconds), 'cache-control', `private, max-age=${freshSeconds}`, 'etag', representation.etag, 'vary', 'Accept')
+  for (const header of ofEntry.paging) headers.push(header)
+  return matchesEtag(ifNoneMatch, representation.etag) ? { status: 304 } : { status: 200, representation }
 }
 
 export default fp(async function reportReply (fastify) {
   fastify.decorateReply('sendReport', function (this: FastifyReply, answer: CacheAnswer, toCsv?: (body: string) => string) {
-    const { status, headers, representation } = reportAnswer(answer, this.request.headers.accept, this.request.headers['if-none-match'], toCsv)
+    const headers: string[] = []
+    const { status, representation } = reportAnswer(answer, this.request.headers.accept, this.request.headers['if-none-match'], headers, toCsv)
     for (let index = 0; index < headers.length; index += 2) this.header(headers[index], headers[index + 1])
     closeConnectionIfShuttingDown(this)
     if (representation === undefined) return this.code(status).send()
