@@ -172,6 +172,8 @@ export default fp(async function rememberedRequests (fastify) {
     const sent = ['x-request-id', requestId]
     for (const header of limitHeaders) sent.push(header)
     for (const header of reportHeaders) sent.push(header)
+    // Shutdown may have begun while the count was under way (Redis): as reply.sendReport does.
+    if (shutdown.draining || shutdown.closing) sent.push('connection', 'close')
     if (representation !== undefined) sent.push('content-type', representation.type, 'content-length', representation.length)
     response.writeHead(status, sent)
     writes.end(response, representation?.body)

@@ -1,0 +1,128 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer, connect, type Socket } from 'node:net'
+import t, { type Test } from 'tap'
+import { Redis } from 'ioredis'
+import { loadConfig } from '../providers/index.js'
+import { APPLE_BUILD, freePort, gateway, overHttp, simulatedConfig, startSims } from './helpers.js'
+
+const BUILD = `/usage/apple/builds/${APPLE_BUILD}`
+const KEYS = { a: 'caller-a-0123456789', b: 'caller-b-0123456789', c: 'caller-c-0123456789' }
+const as = (key: string, url = BUILD, headers: Record<string, string> = {}): { url: string, headers: Record<string, string> } => ({ url, headers: { 'x-api-key': key, ...headers } })
+
+const hasRedis = spawnSync('redis-server', ['--version']).status === 0
+
+async function startRedis (t: Test, port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  t.teardown(async () => {
+    if (child.exitCode !== null) return
+    child.kill('SIGKILL')
+    await once(child, 'exit')
+  })
+  const client = new Redis({ port, lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null })
+  client.on('error', () => {})
+  await client.connect().catch(() => {})
+  await client.ping()
+  client.disconnect()
+  return child
+}
+
+/**
+ * A loopback TCP relay in front of redis-server that can hold what the gateway sends: the test knows a count is
+ * under way (its command is held) without timing anything.
+ */
+async function heldRelay (t: Test, redisPort: number): Promise<{ port: number, hold: () => void, release: () => void, held: (count: number) => Promise<void>, cut: () => void }> {
+  let holding = false
+  const queue: Array<() => void> = []
+  const waiters: Array<{ count: number, resolve: () => void }> = []
+  const sockets = new Set<Socket>()
+  const notify = (): void => {
+    for (const waiter of [...waiters]) {
+      if (queue.length >= waiter.count) {
+        waiters.splice(waiters.indexOf(waiter), 1)
+        waiter.resolve()
+      }
+    }
+  }
+  const server = createServer((client) => {
+    const upstream = connect(redisPort, '127.0.0.1')
+    sockets.add(client).add(upstream)
+    upstream.pipe(client)
+    client.on('data', (chunk) => {
+      if (!holding) upstream.write(chunk)
+      else {
+        queue.push(() => upstream.write(chunk))
+        notify()
+      }
+    })
+    client.on('error', () => {})
+    upstream.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const cut = (): void => {
+    server.close()
+    for (const socket of sockets) socket.destroy()
+  }
+  t.teardown(cut)
+  return {
+    port: (server.address() as { port: number }).port,
+    hold: () => { holding = true },
+    release: () => {
+      holding = false
+      for (const send of queue.splice(0)) send()
+    },
+    held: async (count) => { await new Promise<void>((resolve) => { waiters.push({ count, resolve }); notify() }) },
+    cut
+  }
+}
+
+t.test('with the Redis store (an answer that waits for its count)', { skip: hasRedis ? false : 'redis-server is not installed' }, async (t) => {
+  const redisPort = await freePort()
+  await startRedis(t, redisPort)
+  const sims = await startSims(t)
+
+  t.test('shutdown that begins while a count is under way: the answer closes its connection, as the full path does', async (t) => {
+    const relay = await heldRelay(t, redisPort)
+    const config = simulatedConfig(loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: `redis://127.0.0.1:${relay.port}`, GATEWAY_API_KEYS: `a=${KEYS.a},b=${KEYS.b}` }), sims)
+    const { app } = await gateway(t, { config })
+    const { get } = await overHttp(t, app)
+    t.equal((await get(as(KEYS.a))).statusCode, 200)
+    t.notOk((await get(as(KEYS.a))).fullPath, 'remembered')
+    // Caller a's repeat (the short cut), then caller b's first request (the full path), each held at its count
+    // while SIGTERM comes.
+    const heldAnswer = async (key: string): Promise<Awaited<ReturnType<typeof get>>> => {
+      relay.hold()
+      const answer = get(as(key))
+      await relay.held(1)
+      app.shutdown.draining = true
+      relay.release()
+      const answered = await answer
+      app.shutdown.draining = false
+      return answered
+    }
+    const short = await heldAnswer(KEYS.a)
+    const full = await heldAnswer(KEYS.b)
+    t.notOk(short.fullPath, 'answered in front of Fastify')
+    t.ok(full.fullPath)
+    t.equal(full.headers.connection, 'close', 'the full path closes the connection')
+    t.equal(short.headers.connection, 'close', 'and so does the short cut')
+    t.same(Object.keys(short.headers), Object.keys(full.headers), 'with the same headers in the same order')
+  })
+  t.test('Redis gone (skipOnError): a remembered request is let through with the same limit headers as the full path', async (t) => {
+    const relay = await heldRelay(t, redisPort)
+    const config = simulatedConfig(loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: `redis://127.0.0.1:${relay.port}`, GATEWAY_API_KEYS: `a=${KEYS.a},c=${KEYS.c}` }), sims)
+    const { app } = await gateway(t, { config })
+    const { get } = await overHttp(t, app)
+    t.equal((await get(as(KEYS.a))).statusCode, 200)
+    relay.cut()
+    for (let i = 0; i < 40 && app.redis?.status === 'ready'; i++) await new Promise((resolve) => setTimeout(resolve, 25))
+    const [short, full] = [await get(as(KEYS.a)), await get(as(KEYS.c))]
+    t.notOk(short.fullPath, 'answered in front of Fastify')
+    t.ok(full.fullPath)
+    t.equal(short.statusCode, 200)
+    t.equal(full.statusCode, 200)
+    const limit = (headers: Record<string, unknown>): unknown[] => ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'].map((name) => headers[name])
+    t.same(limit(short.headers), limit(full.headers), 'an empty window, as the full path counts it')
+    t.equal(short.body, full.body)
+  })
+})
