@@ -63,6 +63,11 @@ export function forgetRememberedRequests (): void {
 
 /** Requests remembered per app (a few hundred bytes each); all are forgotten when there are more. */
 const REMEMBERED_REQUESTS = 10_000
+/**
+ * Longer URLs take the full path every time. Empty query parameters (`?&&&…`) make any number of distinct URLs
+ * up to Node's 16 KiB header limit answer from one entry: 10 KiB or more each to remember (URL and log line).
+ */
+const REMEMBERED_URL_LENGTH = 2048
 const DAY_MS = 86_400_000
 
 export class RequestMemo {
@@ -74,7 +79,7 @@ export class RequestMemo {
   remember (request: FastifyRequest, answer: CacheAnswer, csv?: (body: string) => string): void {
     const { from, key } = answer
     // Only verified callers are answered in front of Fastify.
-    if (request.method !== 'GET' || request.caller === '' || from === undefined || key === undefined) return
+    if (request.method !== 'GET' || request.caller === '' || from === undefined || key === undefined || request.url.length > REMEMBERED_URL_LENGTH) return
     if ((answer.incomplete ?? 0) > 0 || !from.holds(key, answer.entry)) return
     if (this.size >= REMEMBERED_REQUESTS) {
       this.remembered.clear()

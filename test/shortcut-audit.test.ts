@@ -4,11 +4,43 @@ import { createServer, connect, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { loadConfig } from '../providers/index.js'
-import { APPLE_BUILD, freePort, gateway, overHttp, simulatedConfig, startSims } from './helpers.js'
+import { APPLE_BUILD, freePort, gateway, overHttp, simulatedConfig, simulatedGateway, startSims } from './helpers.js'
 
 const BUILD = `/usage/apple/builds/${APPLE_BUILD}`
 const KEYS = { a: 'caller-a-0123456789', b: 'caller-b-0123456789', c: 'caller-c-0123456789' }
 const as = (key: string, url = BUILD, headers: Record<string, string> = {}): { url: string, headers: Record<string, string> } => ({ url, headers: { 'x-api-key': key, ...headers } })
+
+t.test('URLs padded with empty query parameters answer from one entry, but are not each remembered', async (t) => {
+  const { app } = await simulatedGateway(t, { env: { GATEWAY_API_KEYS: `a=${KEYS.a}` } })
+  const { get } = await overHttp(t, app)
+  const first = await get(as(KEYS.a))
+  // Each a distinct URL up to Node's 16 KiB header limit: remembering each would keep 10 KiB or more apiece.
+  for (const padding of [3000, 3001, 14000]) {
+    const padded = `${BUILD}?${'&'.repeat(padding)}`
+    t.equal((await get(as(KEYS.a, padded))).body, first.body, `${padding} empty parameters: the same report`)
+    const again = await get(as(KEYS.a, padded))
+    t.equal(again.body, first.body)
+    t.ok(again.fullPath, 'asked again, it takes the full path: not remembered')
+  }
+  await get(as(KEYS.a, `${BUILD}?&`))
+  t.notOk((await get(as(KEYS.a, `${BUILD}?&`))).fullPath, 'a URL of a usual length is remembered')
+})
+
+t.test('who is checked: X-API-Key before Authorization, as the full path; no short cut with GATEWAY_AUTH=none', async (t) => {
+  const { app } = await simulatedGateway(t, { env: { GATEWAY_API_KEYS: `a=${KEYS.a}` } })
+  const { get } = await overHttp(t, app)
+  await get(as(KEYS.a))
+  const both = await get(as(KEYS.a, BUILD, { authorization: 'Bearer not-a-key-0123456789' }))
+  t.equal(both.statusCode, 200)
+  t.notOk(both.fullPath, 'X-API-Key is the key checked')
+  t.equal((await get({ url: BUILD, headers: { 'x-api-key': 'not-a-key-0123456789', authorization: `Bearer ${KEYS.a}` } })).statusCode, 401, 'a wrong X-API-Key is refused, even beside a valid bearer')
+  const open = await simulatedGateway(t, { env: { GATEWAY_AUTH: 'none' } })
+  const onOpen = await overHttp(t, open.app)
+  await onOpen.get(as(KEYS.a))
+  const again = await onOpen.get(as(KEYS.a))
+  t.equal(again.statusCode, 200)
+  t.ok(again.fullPath, 'no verified caller (a key sent is not looked at), nothing remembered: each request is limited by its address')
+})
 
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0
 
