@@ -1,7 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer, connect, type Socket } from 'node:net'
+import { connect, createServer, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
+import { Client } from 'undici'
 import { Redis } from 'ioredis'
 import { loadConfig } from '../providers/index.js'
 import { APPLE_BUILD, freePort, gateway, overHttp, simulatedConfig, simulatedGateway, startSims } from './helpers.js'
@@ -40,6 +41,43 @@ t.test('who is checked: X-API-Key before Authorization, as the full path; no sho
   const again = await onOpen.get(as(KEYS.a))
   t.equal(again.statusCode, 200)
   t.ok(again.fullPath, 'no verified caller (a key sent is not looked at), nothing remembered: each request is limited by its address')
+})
+
+t.test('pipelined on one connection, short cut and full path mixed: each answer in turn, whole; a client gone first harms none', async (t) => {
+  const gw = await simulatedGateway(t, { env: { GATEWAY_API_KEYS: `a=${KEYS.a}` } })
+  const { get, address } = await overHttp(t, gw.app)
+  const first = await get(as(KEYS.a))
+  const client = new Client(address, { pipelining: 8 })
+  t.teardown(async () => { await client.close() })
+  const asked: Array<{ path: string, headers: Record<string, string>, status: number }> = [
+    { path: BUILD, headers: { 'x-api-key': KEYS.a }, status: 200 },
+    // A miss (an upstream call) between remembered requests: the answers after it wait for it.
+    { path: '/usage/apple/apps/6447306070/beta-testers?limit=3&period=P30D', headers: { 'x-api-key': KEYS.a }, status: 200 },
+    { path: BUILD, headers: { 'x-api-key': KEYS.a }, status: 200 },
+    { path: BUILD, headers: { 'x-api-key': 'not-a-key-0123456789' }, status: 401 },
+    { path: BUILD, headers: { 'x-api-key': KEYS.a, 'if-none-match': String(first.headers.etag) }, status: 304 },
+    { path: BUILD, headers: { 'x-api-key': KEYS.a, accept: 'text/csv' }, status: 200 },
+    { path: BUILD, headers: { 'x-api-key': KEYS.a }, status: 200 }
+  ]
+  const answers = await Promise.all(asked.map(async ({ path, headers }, index) => {
+    const res = await client.request({ method: 'GET', path, headers: { ...headers, 'x-request-id': `p${index}` } })
+    return { status: res.statusCode, id: res.headers['x-request-id'], type: res.headers['content-type'], body: await res.body.text() }
+  }))
+  t.same(answers.map((answer) => answer.status), asked.map((ask) => ask.status), 'each status its own request\'s')
+  t.same(answers.map((answer) => answer.id), asked.map((_, index) => `p${index}`), 'in turn')
+  t.ok([0, 2, 6].every((index) => answers[index].body === first.body), 'whole bodies')
+  t.match(answers[5].type, /^text\/csv/)
+  // A client that sends a remembered request and goes at once.
+  const socket = connect(new URL(address).port as unknown as number, '127.0.0.1')
+  await once(socket, 'connect')
+  socket.end(`GET ${BUILD} HTTP/1.1\r\nHost: x\r\nX-API-Key: ${KEYS.a}\r\nX-Request-Id: gone\r\n\r\n`)
+  socket.destroy()
+  await once(socket, 'close')
+  for (let i = 0; i < 40 && !gw.logs.some((line) => line.requestId === 'gone'); i++) await new Promise((resolve) => setTimeout(resolve, 25))
+  t.ok(gw.logs.some((line) => line.requestId === 'gone'), 'it is logged')
+  const after = await get(as(KEYS.a))
+  t.equal(after.statusCode, 200, 'the gateway answers on')
+  t.equal(after.body, first.body)
 })
 
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0
