@@ -64,6 +64,11 @@ export function forgetRememberedRequests (): void {
 
 /** Requests remembered per app (a few hundred bytes each); all are forgotten when there are more. */
 const REMEMBERED_REQUESTS = 10_000
+/**
+ * Longer URLs take the full path every time. Empty query parameters (`?&&&…`) make any number of distinct URLs
+ * up to Node's 16 KiB header limit answer from one entry: 10 KiB or more each to remember (URL and log line).
+ */
+const REMEMBERED_URL_LENGTH = 2048
 const DAY_MS = 86_400_000
 
 export class RequestMemo {
@@ -75,7 +80,7 @@ export class RequestMemo {
   remember (request: FastifyRequest, answer: CacheAnswer, csv?: (body: string) => string): void {
     const { from, key } = answer
     // Only verified callers are answered in front of Fastify.
-    if (request.method !== 'GET' || request.caller === '' || from === undefined || key === undefined) return
+    if (request.method !== 'GET' || request.caller === '' || from === undefined || key === undefined || request.url.length > REMEMBERED_URL_LENGTH) return
     if ((answer.incomplete ?? 0) > 0 || !from.holds(key, answer.entry)) return
     if (this.size >= REMEMBERED_REQUESTS) {
       this.remembered.clear()
@@ -175,6 +180,8 @@ export default fp(async function rememberedRequests (fastify) {
     if (!inboundLimit.allows(error, count, sent)) return false
     const { headers } = request
     const { status, representation } = reportAnswer(hit, headers.accept, headers['if-none-match'], sent, remembered.csv)
+    // Shutdown may have begun while the count was under way (Redis): as reply.sendReport does.
+    if (shutdown.draining || shutdown.closing) sent.push('connection', 'close')
     if (representation !== undefined) sent.push('content-type', representation.type, 'content-length', representation.length)
     response.writeHead(status, sent)
     writes.end(response, representation?.body)
