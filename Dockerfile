@@ -36,5 +36,6 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Node as PID 1 receives SIGTERM directly; close-with-grace finishes in-flight requests.
-# A 4 MiB young generation (not 16): resident memory settles near the cache bound (bench/NOTES.md), as with npm start.
-CMD ["node", "--max-semi-space-size=4", "dist/app/server.js"]
+# A young generation of 4 MiB, not 16 (resident memory settles near the cache bound), nor shrunk while idle (a load
+# after a quiet spell met a small one: p99 latency doubled): bench/NOTES.md; as with npm start.
+CMD ["node", "--max-semi-space-size=4", "--min-semi-space-size=4", "dist/app/server.js"]

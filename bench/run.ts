@@ -26,6 +26,8 @@ import { request } from 'undici'
 const root = new URL('../..', import.meta.url).pathname
 const rounds = Number(process.env.BENCH_ROUNDS ?? 4)
 const seconds = Number(process.env.BENCH_SECONDS ?? 5)
+/** A pause before each measured run (BENCH_SETTLE_MS): the previous run's after-load work finishes first. */
+const settleMs = Number(process.env.BENCH_SETTLE_MS ?? 3000)
 const REPORTS = 200
 const KEYS = { bench: 'bench-key-0123456789abcdef', other: 'other-key-0123456789abcdef' }
 const work = mkdtempSync(join(tmpdir(), 'gateway-bench-'))
@@ -174,7 +176,12 @@ end
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? ['gateway', 'bare'] as const : ['bare', 'gateway'] as const
       const pair: Partial<Record<'gateway' | 'bare', Run>> = {}
-      for (const side of order) pair[side] = await wrk(sides[side].url, sides[side].pid, seconds)
+      for (const side of order) {
+        // Both servers share core 1: let the other side's after-load work (its idle-time garbage collection, the
+        // gateway's log flush) finish first, so it does not land in this side's latency.
+        await sleep(settleMs)
+        pair[side] = await wrk(sides[side].url, sides[side].pid, seconds)
+      }
       const { gateway: g, bare: b } = pair as { gateway: Run, bare: Run }
       results.push({ gateway: g, bare: b })
       const line = `| ${round + 1} | ${order[0]} | ${Math.round(g.rps)} | ${Math.round(b.rps)} | ${(g.rps / b.rps).toFixed(2)} | ${g.p99Ms.toFixed(2)} / ${b.p99Ms.toFixed(2)} | ${g.cpuMicrosPerRequest.toFixed(1)} / ${b.cpuMicrosPerRequest.toFixed(1)} | ${(b.cpuMicrosPerRequest / g.cpuMicrosPerRequest).toFixed(2)} |`
@@ -268,7 +275,7 @@ The gateway runs as \`npm start\` runs it in production (\`node ${startFlags.joi
 stdout to a file, two API keys, the inbound limit on), its upstreams in a process of their own. wrk asks ${REPORTS} distinct
 cached build reports in rotation, the two valid \`x-api-key\`s in turn; the bare route is Fastify 5 serving the same body with the same
 content type, in its own process on the same core. ${rounds} interleaved rounds of ${seconds} s (after 2 s of warm-up each),
-alternating which side goes first. CPU per request is the server process's user + system time (from /proc) over the
+alternating which side goes first, each run after ${settleMs / 1000} s of quiet (the two servers share core 1). CPU per request is the server process's user + system time (from /proc) over the
 requests wrk counted.
 
 ${table}

@@ -40,7 +40,7 @@ t.test('the Dockerfile: Node 24 slim, multi-stage, production deps only, non-roo
   t.match(dockerfile, /NODE_ENV=production/)
   t.match(dockerfile, /HEALTHCHECK[\s\S]*\/health/)
   // The young generation npm start gives node too (resident memory near the cache bound, bench/NOTES.md).
-  t.match(dockerfile, /CMD \["node", "--max-semi-space-size=4", "dist\/app\/server\.js"\]/)
+  t.match(dockerfile, /CMD \["node", "--max-semi-space-size=4", "--min-semi-space-size=4", "dist\/app\/server\.js"\]/)
   // What the image runs must be what `npm run build` produces.
   const tsconfig = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { compilerOptions: { outDir: string, rootDir: string } }
   t.equal(tsconfig.compilerOptions.outDir, 'dist')

@@ -16,7 +16,7 @@ const text = async (path: string): Promise<string> => await readFile(new URL(pat
 t.test('npm start builds incrementally (tsc -b) and preloads the .env loader', async (t) => {
   const scripts = JSON.parse(await text('package.json')).scripts as Record<string, string>
   // The usage explorer's build (explorer/build.ts) also skips itself when nothing changed.
-  t.match(scripts.start, /^tsc -b tsconfig\.json && node dist\/explorer\/build\.js && node --max-semi-space-size=4 --import \.\/dist\/scripts\/load-env\.js dist\/app\/server\.js$/)
+  t.match(scripts.start, /^tsc -b tsconfig\.json && node dist\/explorer\/build\.js && node --max-semi-space-size=4 --min-semi-space-size=4 --import \.\/dist\/scripts\/load-env\.js dist\/app\/server\.js$/)
   const tsconfig = await text('tsconfig.json')
   t.match(tsconfig, /"incremental": true/, 'tsc -b skips the build when nothing changed')
 })
