@@ -13,7 +13,7 @@
  * (plugins/auth.ts `knownKey`) and counted against the inbound limit
  * (plugins/rate-limit.ts), the answer is the route's (plugins/report-reply.ts
  * `reportAnswer`), with X-Request-Id, and it gets the request log line and
- * metrics (plugins/request-log.ts `recordRequest`). Whatever it does not
+ * metrics (plugins/request-log.ts `requestRecord`). Whatever it does not
  * handle takes the full path: another method, a body, a forced refresh, an
  * entry gone stale or evicted, another day (the routes' date checks read the
  * clock), a key not yet verified on the connection or a failed key check
@@ -71,7 +71,7 @@ const REMEMBERED_REQUESTS = 10_000
 const REMEMBERED_URL_LENGTH = 2048
 const DAY_MS = 86_400_000
 
-export class RequestMemo {
+class RequestMemo {
   /** caller → exact URL → what answered it. Plain maps (lru-cache's get was 1.7% of a hit), emptied when full. */
   private readonly remembered = new Map<string, Map<string, Remembered>>()
   private size = 0
@@ -80,8 +80,8 @@ export class RequestMemo {
   remember (request: FastifyRequest, answer: CacheAnswer, csv?: (body: string) => string): void {
     const { from, key } = answer
     // Only verified callers are answered in front of Fastify.
-    if (request.method !== 'GET' || request.caller === '' || from === undefined || key === undefined || request.url.length > REMEMBERED_URL_LENGTH) return
-    if ((answer.incomplete ?? 0) > 0 || !from.holds(key, answer.entry)) return
+    if (request.method !== 'GET' || request.caller === '' || request.url.length > REMEMBERED_URL_LENGTH) return
+    if (from === undefined || key === undefined || (answer.incomplete ?? 0) > 0 || !from.holds(key, answer.entry)) return
     if (this.size >= REMEMBERED_REQUESTS) {
       this.remembered.clear()
       this.size = 0
@@ -89,14 +89,16 @@ export class RequestMemo {
     let urls = this.remembered.get(request.caller)
     if (urls === undefined) this.remembered.set(request.caller, urls = new Map())
     if (!urls.has(request.url)) this.size++
-    const facts = { method: 'GET', url: request.url, route: request.routeOptions.url, caller: request.caller, account: request.upstreamTally?.account, cache: 'HIT', upstreamCalls: 0, upstreamMs: 0 }
+    const { url, routeOptions, caller, upstreamTally } = request
+    const facts = { method: 'GET', url, route: routeOptions.url, caller, account: upstreamTally?.account, cache: 'HIT', upstreamCalls: 0, upstreamMs: 0 }
     urls.set(request.url, { from, key, day: Math.floor(this.now() / DAY_MS), generation, facts, csv })
   }
 
   /** The remembered request and its fresh entry, or undefined: then the request takes the full path. */
   find (caller: string, url: string, headers: IncomingHttpHeaders): { remembered: Remembered, hit: CacheAnswer } | undefined {
     const remembered = this.remembered.get(caller)?.get(url)
-    if (remembered === undefined || remembered.generation !== generation || remembered.day !== Math.floor(this.now() / DAY_MS) || wantsFreshCopy(headers)) return undefined
+    if (remembered === undefined || remembered.generation !== generation || wantsFreshCopy(headers)) return undefined
+    if (remembered.day !== Math.floor(this.now() / DAY_MS)) return undefined
     const hit = remembered.from.hit(remembered.key)
     return hit === undefined ? undefined : { remembered, hit }
   }
@@ -172,7 +174,8 @@ export default fp(async function rememberedRequests (fastify) {
   /** The headers of the answer being made: one list, refilled for each (Node's `writeHead` does not keep it). */
   const sent: string[] = []
   /** Answers once counted; the same headers in the same order as the full path's. */
-  const answer = (request: IncomingMessage, response: ServerResponse, started: number, remembered: Remembered, hit: CacheAnswer, error: Error | null, count?: Count): boolean => {
+  const answer = (request: IncomingMessage, response: ServerResponse, started: number, remembered: Remembered, hit: CacheAnswer,
+    error: Error | null, count?: Count): boolean => {
     // As Fastify writes them: the request id (request log), the limit's, the report's, then type and length.
     sent.length = 0
     const requestId = requestIdOf(request)

@@ -83,11 +83,13 @@ export interface ReportAnswer {
  * The answer to a request with these `Accept` and `If-None-Match` headers. Its headers (besides content type and
  * length) are added to `headers`, names and values in turn, as Node's `writeHead` takes them.
  */
-export function reportAnswer (answer: CacheAnswer, accept: string | undefined, ifNoneMatch: string | undefined, headers: string[], toCsv = reportCsv): ReportAnswer {
+export function reportAnswer (answer: CacheAnswer, accept: string | undefined, ifNoneMatch: string | undefined, headers: string[],
+  toCsv = reportCsv): ReportAnswer {
   const { entry, outcome, ageSeconds, freshSeconds } = answer
   const ofEntry = entryHeaders(entry)
   const representation = prefersCsv(accept) ? csvOf(entry, ofEntry, toCsv) : ofEntry.json
-  headers.push('x-cache', outcome, 'age', String(ageSeconds), 'cache-control', `private, max-age=${freshSeconds}`, 'etag', representation.etag, 'vary', 'Accept')
+  headers.push('x-cache', outcome, 'age', String(ageSeconds), 'cache-control', `private, max-age=${freshSeconds}`)
+  headers.push('etag', representation.etag, 'vary', 'Accept')
   for (const header of ofEntry.paging) headers.push(header)
   return matchesEtag(ifNoneMatch, representation.etag) ? { status: 304 } : { status: 200, representation }
 }

@@ -77,7 +77,8 @@ function requestLineWriter (lines: FastifyBaseLogger): (facts: RequestFacts) => 
     logger[mixinSym] == null && logger[msgPrefixSym] == null && hooks?.logMethod == null && hooks?.streamWrite == null && logger.levels.values.info === 30
   if (!plain || stream?.write === undefined) {
     return ({ method, url, route, caller, account, cache, upstreamCalls, upstreamMs }) => (requestId, statusCode, durationMs) => {
-      lines.info({ requestId, method, url, route, caller, account, statusCode, durationMs: hundredths(durationMs), cache, upstreamCalls, upstreamMs: hundredths(upstreamMs) }, 'request')
+      const timing = { durationMs: hundredths(durationMs), cache, upstreamCalls, upstreamMs: hundredths(upstreamMs) }
+      lines.info({ requestId, method, url, route, caller, account, statusCode, ...timing }, 'request')
     }
   }
   const write = stream.write.bind(stream)
@@ -85,7 +86,8 @@ function requestLineWriter (lines: FastifyBaseLogger): (facts: RequestFacts) => 
   const bindings = `${logger[chindingsSym] as string},"requestId":`
   const field = (name: string, value: unknown): string => value === undefined ? '' : `,"${name}":${json(value)}`
   return (facts) => {
-    const middle = `,"method":${json(facts.method)},"url":${json(facts.url)}${field('route', facts.route)}${field('caller', facts.caller)}${field('account', facts.account)},"statusCode":`
+    const middle = `,"method":${json(facts.method)},"url":${json(facts.url)}${field('route', facts.route)}` +
+      `${field('caller', facts.caller)}${field('account', facts.account)},"statusCode":`
     const end = `${field('cache', facts.cache)},"upstreamCalls":${facts.upstreamCalls},"upstreamMs":${hundredths(facts.upstreamMs)},"msg":"request"}\n`
     return (requestId, statusCode, durationMs) => {
       if (!(lines as unknown as pino.Logger).isLevelEnabled('info')) return
