@@ -2,11 +2,14 @@
  * Builds the gateway the way server.ts does, against the real simulators on
  * loopback (or an undici MockAgent), with logs captured for inspection.
  */
+import { spawn, type ChildProcess } from 'node:child_process'
 import { tracingChannel } from 'node:diagnostics_channel'
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { Writable } from 'node:stream'
+import { Redis } from 'ioredis'
 import { exportPKCS8, generateKeyPair, type CryptoKey } from 'jose'
 import { Client, MockAgent, type Interceptable } from 'undici'
 import type { Test } from 'tap'
@@ -184,4 +187,22 @@ export async function overHttp (t: Test, app: FastifyInstance): Promise<{ addres
       return { statusCode: res.statusCode, headers: res.headers, body: await res.body.text(), fullPath: (handlersRun ?? 0) > before }
     }
   }
+}
+
+/** A real redis-server on `port` (Debian's package, which .ci/run installs), once it answers a ping. */
+export async function startRedis (port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  const client = new Redis({ port, lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null })
+  // Refused until redis-server has bound its port: expected, and retried every 50 ms until the ping answers.
+  client.on('error', () => {})
+  await client.connect().catch(() => {})
+  await client.ping()
+  client.disconnect()
+  return child
+}
+
+export async function stopRedis (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return
+  child.kill('SIGKILL')
+  await once(child, 'exit')
 }

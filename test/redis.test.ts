@@ -1,32 +1,13 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
+import { spawnSync } from 'node:child_process'
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { addDays } from '../src/days.js'
 import { loadConfig } from '../providers/index.js'
-import { GUPSHUP_APP, freePort, gateway, overHttp, simulatedConfig, startSims } from './helpers.js'
+import { GUPSHUP_APP, freePort, gateway, overHttp, simulatedConfig, startRedis, startSims, stopRedis } from './helpers.js'
 
 // A real redis-server, started on a free port. .ci/run installs Debian's package.
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0
 if (!hasRedis) {
   process.stderr.write('\n*** redis-server is not on the PATH: the shared-tier tests are SKIPPED (apt-get install redis-server) ***\n\n')
-}
-
-async function startRedis (port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  const client = new Redis({ port, lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null })
-  // Refused until redis-server has bound its port: expected, and retried every 50 ms until the ping answers.
-  client.on('error', () => {})
-  await client.connect().catch(() => {})
-  await client.ping()
-  client.disconnect()
-  return child
-}
-
-async function stopRedis (child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return
-  child.kill('SIGKILL')
-  await once(child, 'exit')
 }
 
 const usage = (day: string): string => `/usage/gupshup/apps/${GUPSHUP_APP}?from=${day}&to=${day}`

@@ -1,11 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { connect, createServer, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import { Client } from 'undici'
-import { Redis } from 'ioredis'
 import { loadConfig } from '../providers/index.js'
-import { APPLE_BUILD, freePort, gateway, overHttp, simulatedConfig, simulatedGateway, startSims } from './helpers.js'
+import { APPLE_BUILD, freePort, gateway, overHttp, simulatedConfig, simulatedGateway, startRedis, startSims, stopRedis } from './helpers.js'
 
 const BUILD = `/usage/apple/builds/${APPLE_BUILD}`
 const KEYS = { a: 'caller-a-0123456789', b: 'caller-b-0123456789', c: 'caller-c-0123456789' }
@@ -82,21 +81,6 @@ t.test('pipelined on one connection, short cut and full path mixed: each answer 
 
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0
 
-async function startRedis (t: Test, port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  t.teardown(async () => {
-    if (child.exitCode !== null) return
-    child.kill('SIGKILL')
-    await once(child, 'exit')
-  })
-  const client = new Redis({ port, lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null })
-  client.on('error', () => {})
-  await client.connect().catch(() => {})
-  await client.ping()
-  client.disconnect()
-  return child
-}
-
 /**
  * A loopback TCP relay in front of redis-server that can hold what the gateway sends: the test knows a count is
  * under way (its command is held) without timing anything.
@@ -148,7 +132,8 @@ async function heldRelay (t: Test, redisPort: number): Promise<{ port: number, h
 
 t.test('with the Redis store (an answer that waits for its count)', { skip: hasRedis ? false : 'redis-server is not installed' }, async (t) => {
   const redisPort = await freePort()
-  await startRedis(t, redisPort)
+  const redis = await startRedis(redisPort)
+  t.teardown(async () => { await stopRedis(redis) })
   const sims = await startSims(t)
 
   t.test('shutdown that begins while a count is under way: the answer closes its connection, as the full path does', async (t) => {
