@@ -50,7 +50,13 @@ export class SharedReportStore {
     const deadline = Date.now() + waitMs
     while (this.usable && Date.now() < deadline) {
       try {
-        if (await this.redis.set(`${PREFIX}${key}:lock`, this.owner, 'PX', lockMs, 'NX') === 'OK') return true
+        if (await this.redis.set(`${PREFIX}${key}:lock`, this.owner, 'PX', lockMs, 'NX') === 'OK') {
+          // The holder may have shared its answer and let go between our last look and this lock: look once more.
+          const shared = await this.get(key)
+          if (shared === undefined || !isFresh(shared)) return true
+          await this.unlock(key)
+          return shared
+        }
       } catch {
         return true
       }
