@@ -55,6 +55,9 @@ export const REDACTED_LOG_PATHS = [
 /** Where log lines go instead of stdout (tests read them). */
 export interface LogStream { write: (line: string) => void }
 
+/** Where a LineBuffer writes: bytes, flushed on demand. */
+export interface LogDestination { write: (chunk: Buffer) => unknown, flush: () => void, flushSync: () => void }
+
 /**
  * Log lines gathered into writes of about 4 KiB: one write per dozen lines or
  * so instead of one per request. The lines wait in an array and go to the
@@ -63,9 +66,6 @@ export interface LogStream { write: (line: string) => void }
  * of every line: 3% of a cache hit's CPU; and in its text mode it encodes each
  * write a second time once written: bench/NOTES.md).
  */
-/** Where a LineBuffer writes: bytes, flushed on demand. */
-export interface LogDestination { write: (chunk: Buffer) => unknown, flush: () => void, flushSync: () => void }
-
 export class LineBuffer implements LogStream {
   private pending: string[] = []
   private length = 0

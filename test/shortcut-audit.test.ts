@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { connect, createServer, type Socket } from 'node:net'
+import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { Client } from 'undici'
 import { loadConfig } from '../providers/index.js'
@@ -135,12 +136,16 @@ t.test('with the Redis store (an answer that waits for its count)', { skip: hasR
   const redis = await startRedis(redisPort)
   t.teardown(async () => { await stopRedis(redis) })
   const sims = await startSims(t)
+  /** A gateway with these keys whose Redis connection goes through a relay the test can hold or cut, asked over HTTP. */
+  const behindRelay = async (t: Test, keys: string): Promise<{ relay: Awaited<ReturnType<typeof heldRelay>>, app: FastifyInstance, get: Awaited<ReturnType<typeof overHttp>>['get'] }> => {
+    const relay = await heldRelay(t, redisPort)
+    const config = simulatedConfig(loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: `redis://127.0.0.1:${relay.port}`, GATEWAY_API_KEYS: keys }), sims)
+    const { app } = await gateway(t, { config })
+    return { relay, app, get: (await overHttp(t, app)).get }
+  }
 
   t.test('shutdown that begins while a count is under way: the answer closes its connection, as the full path does', async (t) => {
-    const relay = await heldRelay(t, redisPort)
-    const config = simulatedConfig(loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: `redis://127.0.0.1:${relay.port}`, GATEWAY_API_KEYS: `a=${KEYS.a},b=${KEYS.b}` }), sims)
-    const { app } = await gateway(t, { config })
-    const { get } = await overHttp(t, app)
+    const { relay, app, get } = await behindRelay(t, `a=${KEYS.a},b=${KEYS.b}`)
     t.equal((await get(as(KEYS.a))).statusCode, 200)
     t.notOk((await get(as(KEYS.a))).fullPath, 'remembered')
     // Caller a's repeat (the short cut), then caller b's first request (the full path), each held at its count
@@ -164,10 +169,7 @@ t.test('with the Redis store (an answer that waits for its count)', { skip: hasR
     t.same(Object.keys(short.headers), Object.keys(full.headers), 'with the same headers in the same order')
   })
   t.test('Redis gone (skipOnError): a remembered request is let through with the same limit headers as the full path', async (t) => {
-    const relay = await heldRelay(t, redisPort)
-    const config = simulatedConfig(loadConfig({ LOG_LEVEL: 'silent', REDIS_URL: `redis://127.0.0.1:${relay.port}`, GATEWAY_API_KEYS: `a=${KEYS.a},c=${KEYS.c}` }), sims)
-    const { app } = await gateway(t, { config })
-    const { get } = await overHttp(t, app)
+    const { relay, app, get } = await behindRelay(t, `a=${KEYS.a},c=${KEYS.c}`)
     t.equal((await get(as(KEYS.a))).statusCode, 200)
     relay.cut()
     for (let i = 0; i < 40 && app.redis?.status === 'ready'; i++) await new Promise((resolve) => setTimeout(resolve, 25))
